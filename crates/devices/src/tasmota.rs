@@ -1,0 +1,108 @@
+//! Tasmota: `%prefix%/%topic%/` topics with the default FullTopic.
+//!
+//! - `tele/<t>/LWT`: `Online` / `Offline` (retained; the will).
+//! - `stat/<t>/POWER` or `stat/<t>/POWER<n>`: `ON` / `OFF`.
+//! - `stat/<t>/RESULT`: JSON such as `{"POWER":"ON"}` or `{"POWER2":"OFF"}`.
+//! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`; an empty
+//!   payload asks for the current state.
+
+use crate::dashboard::{Device, Power, PublishRequest};
+
+pub(crate) const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "stat/+/+"];
+
+/// A Tasmota message this adapter understands.
+pub(crate) struct Message<'a> {
+    pub(crate) device: &'a str,
+    kind: Kind,
+}
+
+enum Kind {
+    Online(bool),
+    /// (relay index, state) pairs.
+    Power(Vec<(u8, Power)>),
+}
+
+pub(crate) fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
+    let mut levels = topic.split('/');
+    let (prefix, device, leaf) = (levels.next()?, levels.next()?, levels.next()?);
+    if levels.next().is_some() || device.is_empty() {
+        return None;
+    }
+    let payload = std::str::from_utf8(payload).ok()?.trim();
+    let kind = match (prefix, leaf) {
+        ("tele", "LWT") => match payload {
+            "Online" => Kind::Online(true),
+            "Offline" => Kind::Online(false),
+            _ => return None,
+        },
+        ("stat", "RESULT") => {
+            let json: serde_json::Value = serde_json::from_str(payload).ok()?;
+            let states: Vec<_> = json
+                .as_object()?
+                .iter()
+                .filter_map(|(k, v)| Some((power_index(k)?, power_state(v.as_str()?)?)))
+                .collect();
+            if states.is_empty() {
+                return None;
+            }
+            Kind::Power(states)
+        }
+        ("stat", leaf) => Kind::Power(vec![(power_index(leaf)?, power_state(payload)?)]),
+        _ => return None,
+    };
+    Some(Message { device, kind })
+}
+
+impl Message<'_> {
+    pub(crate) fn apply(&self, device: &mut Device) {
+        match &self.kind {
+            Kind::Online(online) => device.online = Some(*online),
+            Kind::Power(states) => {
+                for &(index, power) in states {
+                    device.outlet_mut(index).report(power);
+                }
+                // A device that reports state is evidently online.
+                device.online = Some(true);
+            }
+        }
+    }
+}
+
+/// `POWER` is relay 1; `POWER<n>` is relay n (1..=32 on Tasmota).
+fn power_index(key: &str) -> Option<u8> {
+    match key.strip_prefix("POWER")? {
+        "" => Some(1),
+        n => n.parse().ok().filter(|n| (1..=32).contains(n)),
+    }
+}
+
+fn power_state(value: &str) -> Option<Power> {
+    if value.eq_ignore_ascii_case("ON") {
+        Some(Power::On)
+    } else if value.eq_ignore_ascii_case("OFF") {
+        Some(Power::Off)
+    } else {
+        None
+    }
+}
+
+fn power_topic(device: &str, index: u8) -> String {
+    if index == 1 {
+        format!("cmnd/{device}/POWER")
+    } else {
+        format!("cmnd/{device}/POWER{index}")
+    }
+}
+
+pub(crate) fn command(device: &str, index: u8, want: Power) -> PublishRequest {
+    let payload = match want {
+        Power::On => "ON",
+        Power::Off => "OFF",
+    };
+    PublishRequest::new(power_topic(device, index), payload)
+}
+
+/// An empty `POWER` command: the device answers with its state.
+pub(crate) fn query(device: &str) -> PublishRequest {
+    PublishRequest::new(power_topic(device, 1), Vec::new())
+}

@@ -1,0 +1,103 @@
+//! The Tasmota adapter, message by message.
+
+use devices::{ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, PENDING_TIMEOUT_MS};
+
+fn key(id: &str) -> DeviceKey {
+    DeviceKey { connection: ConnectionId(1), family: Family::Tasmota, id: id.into() }
+}
+
+fn dashboard() -> Dashboard {
+    Dashboard::new(ConnectionId(1))
+}
+
+#[test]
+fn lwt_discovers_a_device_and_queries_its_state() {
+    let mut d = dashboard();
+    let update = d.handle_message("tele/plug1/LWT", b"Online");
+    assert_eq!(update.changed, Some(key("plug1")));
+    assert_eq!(
+        update.publish,
+        [PublishRequest { topic: "cmnd/plug1/POWER".into(), payload: vec![], qos: QoS::AtMostOnce }]
+    );
+    assert_eq!(d.device(&key("plug1")).unwrap().online, Some(true));
+    // Seen before: no second query.
+    assert!(d.handle_message("tele/plug1/LWT", b"Offline").publish.is_empty());
+    assert_eq!(d.device(&key("plug1")).unwrap().online, Some(false));
+}
+
+#[test]
+fn power_and_result_set_confirmed_state() {
+    let mut d = dashboard();
+    d.handle_message("stat/plug1/POWER", b"ON");
+    d.handle_message("stat/plug1/RESULT", br#"{"POWER2":"OFF","Other":1}"#);
+    d.handle_message("stat/plug1/POWER3", b"on");
+    let device = d.device(&key("plug1")).unwrap();
+    let states: Vec<_> = device.outlets.iter().map(|o| (o.index, o.confirmed)).collect();
+    assert_eq!(states, [(1, Some(Power::On)), (2, Some(Power::Off)), (3, Some(Power::On))]);
+}
+
+#[test]
+fn unrelated_or_malformed_messages_are_ignored() {
+    let mut d = dashboard();
+    for (topic, payload) in [
+        ("stat/plug1/POWER", &b"maybe"[..]),
+        ("stat/plug1/POWER99", b"ON"),
+        ("stat/plug1/RESULT", b"{not json"),
+        ("stat/plug1/RESULT", br#"{"Dimmer":50}"#),
+        ("stat/plug1/STATUS", b"{}"),
+        ("tele/plug1/LWT", b"Maybe"),
+        ("stat/plug1/POWER/extra", b"ON"),
+        ("stat//POWER", b"ON"),
+        ("other/plug1/POWER", b"ON"),
+        ("stat/plug1/POWER", &[0xff, 0xfe]),
+    ] {
+        assert_eq!(d.handle_message(topic, payload).changed, None, "{topic}");
+    }
+    assert_eq!(d.devices().count(), 0);
+}
+
+#[test]
+fn toggle_is_pending_until_the_device_confirms() {
+    let mut d = dashboard();
+    d.handle_message("stat/plug1/POWER", b"OFF");
+    let publish = d.request(&key("plug1"), 1, Power::On, 1_000).unwrap();
+    assert_eq!(publish[0].topic, "cmnd/plug1/POWER");
+    assert_eq!(publish[0].payload, b"ON");
+    let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap().clone();
+    assert_eq!(outlet.confirmed, Some(Power::Off));
+    assert!(outlet.pending.is_some());
+    // A late report of the old state does not settle it.
+    d.handle_message("stat/plug1/POWER", b"OFF");
+    assert!(d.device(&key("plug1")).unwrap().outlet(1).unwrap().pending.is_some());
+    d.handle_message("stat/plug1/RESULT", br#"{"POWER":"ON"}"#);
+    let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
+    assert_eq!((outlet.confirmed, outlet.pending), (Some(Power::On), None));
+    assert_eq!(d.poll_timeout(), None);
+}
+
+#[test]
+fn relay_two_uses_its_own_command_topic() {
+    let mut d = dashboard();
+    d.handle_message("stat/strip/POWER2", b"ON");
+    let publish = d.request(&key("strip"), 2, Power::Off, 0).unwrap();
+    assert_eq!(publish[0].topic, "cmnd/strip/POWER2");
+    assert_eq!(publish[0].payload, b"OFF");
+}
+
+#[test]
+fn unconfirmed_toggle_times_out_with_an_error() {
+    let mut d = dashboard();
+    d.handle_message("tele/plug1/LWT", b"Online");
+    d.request(&key("plug1"), 1, Power::On, 1_000).unwrap();
+    assert_eq!(d.poll_timeout(), Some(1_000 + PENDING_TIMEOUT_MS));
+    assert!(d.handle_timeout(1_000 + PENDING_TIMEOUT_MS - 1).is_empty());
+    assert_eq!(d.handle_timeout(1_000 + PENDING_TIMEOUT_MS), [key("plug1")]);
+    let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
+    assert!(outlet.pending.is_none());
+    assert!(outlet.error.as_deref().unwrap().contains("no confirmation"));
+}
+
+#[test]
+fn request_for_unknown_device_is_none() {
+    assert!(dashboard().request(&key("ghost"), 1, Power::On, 0).is_none());
+}

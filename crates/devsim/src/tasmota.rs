@@ -1,0 +1,188 @@
+//! A Tasmota plug with the default FullTopic `%prefix%/%topic%/`.
+//!
+//! From Tasmota's MQTT documentation: commands arrive on
+//! `cmnd/<topic>/POWER<n>` with `ON`, `OFF`, `TOGGLE` (any case; also `1`,
+//! `0`, `2`), and an empty payload asks for the state. The device answers on
+//! `stat/<topic>/RESULT` with `{"POWER":"ON"}` and on `stat/<topic>/POWER`
+//! with `ON`. Its will is `tele/<topic>/LWT` `Offline`, retained; after
+//! connecting it publishes `Online` there, retained.
+
+use mqtt_client::{Bytes, LastWill, Publish, QoS};
+
+use crate::DeviceModel;
+
+/// A simulated Tasmota plug with one or more relays.
+#[derive(Debug, Clone)]
+pub struct TasmotaPlug {
+    topic: String,
+    relays: Vec<bool>,
+}
+
+impl TasmotaPlug {
+    /// A plug whose `%topic%` is `topic`, with `relays` relays, all off.
+    pub fn new(topic: impl Into<String>, relays: usize) -> Self {
+        Self {
+            topic: topic.into(),
+            relays: vec![false; relays.max(1)],
+        }
+    }
+
+    /// The `%topic%`.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Whether relay `index` (1-based) is on.
+    pub fn relay(&self, index: usize) -> Option<bool> {
+        self.relays.get(index.checked_sub(1)?).copied()
+    }
+
+    /// `POWER` for relay 1 of a single-relay plug, `POWER<n>` otherwise.
+    fn power_key(&self, index: usize) -> String {
+        if self.relays.len() == 1 {
+            "POWER".to_owned()
+        } else {
+            format!("POWER{index}")
+        }
+    }
+
+    fn state_messages(&self, index: usize) -> Vec<Publish> {
+        let key = self.power_key(index);
+        let value = if self.relays[index - 1] { "ON" } else { "OFF" };
+        vec![
+            Publish::new(
+                format!("stat/{}/RESULT", self.topic),
+                format!("{{\"{key}\":\"{value}\"}}"),
+            ),
+            Publish::new(format!("stat/{}/{key}", self.topic), value),
+        ]
+    }
+}
+
+impl DeviceModel for TasmotaPlug {
+    fn client_id(&self) -> String {
+        format!("devsim-tasmota-{}", self.topic)
+    }
+
+    fn will(&self) -> Option<LastWill> {
+        Some(LastWill {
+            topic: format!("tele/{}/LWT", self.topic),
+            payload: Bytes::from_static(b"Offline"),
+            qos: QoS::AtMostOnce,
+            retain: true,
+        })
+    }
+
+    fn subscriptions(&self) -> Vec<String> {
+        vec![format!("cmnd/{}/+", self.topic)]
+    }
+
+    fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
+        let mut online = Publish::new(format!("tele/{}/LWT", self.topic), "Online");
+        online.retain = true;
+        let mut out = vec![online];
+        for index in 1..=self.relays.len() {
+            out.extend(self.state_messages(index));
+        }
+        out
+    }
+
+    fn handle_message(&mut self, _now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
+        let Some(command) = topic
+            .strip_prefix("cmnd/")
+            .and_then(|rest| rest.strip_prefix(self.topic.as_str()))
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            return Vec::new();
+        };
+        let Some(index) = command
+            .get(..5)
+            .filter(|p| p.eq_ignore_ascii_case("POWER"))
+            .and_then(|_| match &command[5..] {
+                "" => Some(1),
+                n => n.parse::<usize>().ok(),
+            })
+            .filter(|&i| (1..=self.relays.len()).contains(&i))
+        else {
+            // Tasmota answers unknown commands with {"Command":"Unknown"}.
+            return vec![Publish::new(
+                format!("stat/{}/RESULT", self.topic),
+                "{\"Command\":\"Unknown\"}",
+            )];
+        };
+        let payload = String::from_utf8_lossy(payload);
+        let relay = &mut self.relays[index - 1];
+        match payload.trim().to_ascii_uppercase().as_str() {
+            "" => {}
+            "ON" | "1" => *relay = true,
+            "OFF" | "0" => *relay = false,
+            "TOGGLE" | "2" => *relay = !*relay,
+            _ => {
+                return vec![Publish::new(
+                    format!("stat/{}/RESULT", self.topic),
+                    "{\"Command\":\"Error\"}",
+                )]
+            }
+        }
+        self.state_messages(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(plug: &mut TasmotaPlug, topic: &str, payload: &str) -> Vec<(String, String)> {
+        plug.handle_message(0, topic, payload.as_bytes())
+            .into_iter()
+            .map(|p| (p.topic, String::from_utf8(p.payload.to_vec()).unwrap()))
+            .collect()
+    }
+
+    fn s(a: &str, b: &str) -> (String, String) {
+        (a.to_owned(), b.to_owned())
+    }
+
+    #[test]
+    fn on_off_toggle_and_query() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/POWER", "ON"),
+            [s("stat/p/RESULT", r#"{"POWER":"ON"}"#), s("stat/p/POWER", "ON")]
+        );
+        assert_eq!(answers(&mut plug, "cmnd/p/power", "toggle")[1], s("stat/p/POWER", "OFF"));
+        assert_eq!(answers(&mut plug, "cmnd/p/POWER1", "1")[1], s("stat/p/POWER", "ON"));
+        assert_eq!(answers(&mut plug, "cmnd/p/POWER", "")[1], s("stat/p/POWER", "ON"));
+        assert_eq!(plug.relay(1), Some(true));
+    }
+
+    #[test]
+    fn multi_relay_uses_numbered_keys() {
+        let mut plug = TasmotaPlug::new("strip", 4);
+        assert_eq!(
+            answers(&mut plug, "cmnd/strip/POWER3", "ON"),
+            [s("stat/strip/RESULT", r#"{"POWER3":"ON"}"#), s("stat/strip/POWER3", "ON")]
+        );
+        assert_eq!(plug.relay(3), Some(true));
+        assert_eq!(plug.relay(2), Some(false));
+    }
+
+    #[test]
+    fn unknown_commands_and_bad_payloads() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        assert_eq!(answers(&mut plug, "cmnd/p/POWER2", "ON")[0].1, r#"{"Command":"Unknown"}"#);
+        assert_eq!(answers(&mut plug, "cmnd/p/Dimmer", "5")[0].1, r#"{"Command":"Unknown"}"#);
+        assert_eq!(answers(&mut plug, "cmnd/p/POWER", "blink")[0].1, r#"{"Command":"Error"}"#);
+        assert!(answers(&mut plug, "cmnd/other/POWER", "ON").is_empty());
+        assert_eq!(plug.relay(1), Some(false));
+    }
+
+    #[test]
+    fn will_and_birth() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        let will = plug.will().unwrap();
+        assert_eq!((will.topic.as_str(), &will.payload[..], will.retain), ("tele/p/LWT", &b"Offline"[..], true));
+        let birth = plug.on_connected(0);
+        assert_eq!((birth[0].topic.as_str(), &birth[0].payload[..], birth[0].retain), ("tele/p/LWT", &b"Online"[..], true));
+    }
+}

@@ -1,0 +1,104 @@
+//! The variable byte integer of §1.5.5, used for the remaining length.
+
+use crate::error::{DecodeError, EncodeError};
+
+/// The largest value four variable-byte-integer bytes can hold.
+pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
+
+/// Reads a variable byte integer from the start of `buf`.
+///
+/// Returns the value and the number of bytes it took, or `Ok(None)` when
+/// `buf` ends before the integer does. "The maximum number of bytes in the
+/// Remaining Length field is four" (§2.2.3): a fifth continuation is an error
+/// however much input follows.
+pub(crate) fn decode(buf: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
+    let mut value = 0usize;
+    for (i, &byte) in buf.iter().enumerate().take(4) {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    if buf.len() >= 4 {
+        Err(DecodeError::MalformedRemainingLength)
+    } else {
+        Ok(None)
+    }
+}
+
+/// How many bytes `value` takes when encoded.
+pub(crate) fn len(value: usize) -> usize {
+    match value {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// Appends `value` as a variable byte integer.
+pub(crate) fn encode(mut value: usize, out: &mut alloc::vec::Vec<u8>) -> Result<(), EncodeError> {
+    if value > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    loop {
+        let mut byte = (value % 128) as u8;
+        value /= 128;
+        if value > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if value == 0 {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    // The boundary values of the table in §1.5.5.
+    #[test]
+    fn spec_table_round_trips() {
+        for (value, bytes) in [
+            (0usize, &[0x00][..]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (16_383, &[0xff, 0x7f]),
+            (16_384, &[0x80, 0x80, 0x01]),
+            (2_097_151, &[0xff, 0xff, 0x7f]),
+            (2_097_152, &[0x80, 0x80, 0x80, 0x01]),
+            (268_435_455, &[0xff, 0xff, 0xff, 0x7f]),
+        ] {
+            let mut out = Vec::new();
+            encode(value, &mut out).unwrap();
+            assert_eq!(out, bytes, "encode {value}");
+            assert_eq!(len(value), bytes.len());
+            assert_eq!(decode(bytes), Ok(Some((value, bytes.len()))));
+        }
+    }
+
+    #[test]
+    fn partial_is_none_and_fifth_byte_is_error() {
+        assert_eq!(decode(&[]), Ok(None));
+        assert_eq!(decode(&[0x80, 0x80]), Ok(None));
+        assert_eq!(
+            decode(&[0xff, 0xff, 0xff, 0xff]),
+            Err(DecodeError::MalformedRemainingLength)
+        );
+        assert_eq!(
+            decode(&[0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(DecodeError::MalformedRemainingLength)
+        );
+    }
+
+    #[test]
+    fn too_large_to_encode() {
+        assert_eq!(
+            encode(MAX_REMAINING_LENGTH + 1, &mut Vec::new()),
+            Err(EncodeError::PacketTooLarge)
+        );
+    }
+}
