@@ -1,1 +1,96 @@
-fn main() {}
+//! `cargo xtask demo | test`: the one place that knows how to install the
+//! tools and start the servers.
+//!
+//! Both commands first install what is missing, and only that: the wasm32
+//! target, mosquitto, Chromium and chromedriver (apt-get), wasm-bindgen-cli
+//! at the lock's version and trunk (cargo install), and wasm-opt from npm
+//! `binaryen@132` into `.tools/` (never Debian's binaryen, which breaks the
+//! wasm).
+
+mod install;
+mod suites;
+
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use e2e::{workspace_root, Devsim, Mosquitto, StaticServer};
+
+const USAGE: &str = "usage: cargo xtask <demo|test>
+  demo   install what is missing, build the app, start mosquitto, devsim and a
+         static server on 127.0.0.1, and print the dashboard's URL (Ctrl-C stops all)
+  test   install what is missing, then run every suite: native tests, browser
+         (wasm-bindgen-test) tests and the end-to-end tests";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => suites::test(),
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Prints a step, so long runs show where they are.
+pub(crate) fn step(message: &str) {
+    println!("==> {message}");
+}
+
+fn demo() -> Result<ExitCode> {
+    let root = workspace_root();
+    install::everything()?;
+    install::build_devsim()?;
+    let dist = install::build_app(true)?;
+    let run_dir = root.join("target").join("demo");
+    step("starting mosquitto (TCP + WebSocket on 127.0.0.1)");
+    let broker = Mosquitto::start(&run_dir)?;
+    step("starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip");
+    let devsim = Devsim::start(broker.tcp_port, &["kitchen", "desk", "strip:4"])?;
+    let port = std::env::var("PLUGBOARD_DEMO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let server = StaticServer::start(&dist, port).or_else(|_| StaticServer::start(&dist, 0))?;
+    let url = format!("{}?broker={}", server.url(), broker.ws_url());
+    println!();
+    println!("  Plugboard is running. Open:");
+    println!();
+    println!("    {url}");
+    println!();
+    println!("  broker: mqtt://127.0.0.1:{} and {}", broker.tcp_port, broker.ws_url());
+    println!("  (mosquitto pid {}, devsim pid {}; log in {})", broker.pid(), devsim.pid(), run_dir.display());
+    println!("  Press Ctrl-C to stop everything.");
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    // Show what the simulated devices receive, as it happens.
+    let mut devsim = devsim;
+    let mut shown = devsim.lines().len();
+    while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_millis(300)) {
+        let lines = devsim.lines();
+        for line in &lines[shown..] {
+            println!("  devsim: {line}");
+        }
+        shown = lines.len();
+    }
+    println!("\nstopping: static server, devsim, mosquitto");
+    drop(server);
+    drop(devsim);
+    drop(broker);
+    println!("stopped.");
+    Ok(ExitCode::SUCCESS)
+}

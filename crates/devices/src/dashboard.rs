@@ -67,7 +67,7 @@ impl Power {
 }
 
 /// A request the user made that the device has not confirmed yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Pending {
     /// The state asked for.
     pub want: Power,

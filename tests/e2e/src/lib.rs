@@ -1,1 +1,341 @@
+//! The test bed: real servers on 127.0.0.1, started on free ports and
+//! stopped (by PID, waited for) when their guard drops, also on panic.
+//!
+//! Used by the end-to-end tests in `tests/` and by `cargo xtask demo`, so
+//! the demo runs exactly what the tests prove.
 
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("tests/e2e sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// The cargo target directory.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> io::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let start = Instant::now();
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(_) => return Ok(()),
+            Err(err) if start.elapsed() > timeout => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("nothing listening on 127.0.0.1:{port} after {timeout:?}: {err}"),
+                ))
+            }
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// A child process killed and reaped on drop.
+#[derive(Debug)]
+pub struct Guard {
+    name: &'static str,
+    child: Child,
+}
+
+impl Guard {
+    /// Wraps a spawned child.
+    pub fn new(name: &'static str, child: Child) -> Self {
+        Self { name, child }
+    }
+
+    /// The child's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Fails if the child has already exited.
+    pub fn check_alive(&mut self) -> io::Result<()> {
+        match self.child.try_wait()? {
+            None => Ok(()),
+            Some(status) => Err(io::Error::other(format!("{} exited: {status}", self.name))),
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // Only our own child, by PID.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// mosquitto with a TCP and a WebSocket listener on free 127.0.0.1 ports.
+#[derive(Debug)]
+pub struct Mosquitto {
+    /// MQTT over TCP.
+    pub tcp_port: u16,
+    /// MQTT over WebSocket.
+    pub ws_port: u16,
+    /// Where its config and log are.
+    pub dir: PathBuf,
+    guard: Guard,
+}
+
+impl Mosquitto {
+    /// Starts mosquitto with its config and log under `dir`.
+    pub fn start(dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let tcp_port = free_port()?;
+        let ws_port = free_port()?;
+        let config = dir.join("mosquitto.conf");
+        // `socket_domain ipv4` keeps the WebSocket listener on 127.0.0.1;
+        // a WebSocket-only config refuses to start, hence the TCP listener.
+        fs::write(
+            &config,
+            format!(
+                "allow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n\
+                 log_type warning\nlog_type notice\nlog_type information\n\
+                 listener {tcp_port} 127.0.0.1\nlistener {ws_port} 127.0.0.1\n\
+                 protocol websockets\nsocket_domain ipv4\n"
+            ),
+        )?;
+        let log = fs::File::create(dir.join("mosquitto.log"))?;
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|err| io::Error::new(err.kind(), format!("cannot start mosquitto: {err}")))?;
+        let mut guard = Guard::new("mosquitto", child);
+        let ready = wait_for_port(tcp_port, Duration::from_secs(10))
+            .and_then(|()| wait_for_port(ws_port, Duration::from_secs(10)));
+        if let Err(err) = ready {
+            guard.check_alive()?;
+            return Err(err);
+        }
+        Ok(Self { tcp_port, ws_port, dir: dir.to_path_buf(), guard })
+    }
+
+    /// The WebSocket URL the app connects to.
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.ws_port)
+    }
+
+    /// The PID of the broker process.
+    pub fn pid(&self) -> u32 {
+        self.guard.pid()
+    }
+}
+
+/// The devsim binary with its stdout read line by line.
+#[derive(Debug)]
+pub struct Devsim {
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    guard: Guard,
+}
+
+impl Devsim {
+    /// Path of the devsim binary built by `cargo build -p devsim`.
+    pub fn binary() -> PathBuf {
+        std::env::var_os("DEVSIM_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("debug").join("devsim"))
+    }
+
+    /// Starts devsim against the broker's TCP port with these Tasmota plugs
+    /// and waits until every one of them is connected and subscribed.
+    pub fn start(tcp_port: u16, tasmota: &[&str]) -> io::Result<Self> {
+        let binary = Self::binary();
+        let mut command = Command::new(&binary);
+        command.arg("--broker").arg(format!("127.0.0.1:{tcp_port}"));
+        for topic in tasmota {
+            command.arg("--tasmota").arg(topic);
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!("cannot start {} (run `cargo build -p devsim`): {err}", binary.display()),
+                )
+            })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut devsim = Self { lines, seen: Vec::new(), guard: Guard::new("devsim", child) };
+        for topic in tasmota {
+            let name = topic.split(':').next().unwrap_or(topic);
+            devsim.wait_for_line(&format!("ready {name}"), Duration::from_secs(10))?;
+        }
+        Ok(devsim)
+    }
+
+    /// Waits (bounded) for an output line equal to `expected`; lines seen
+    /// earlier count too.
+    pub fn wait_for_line(&mut self, expected: &str, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.seen.iter().any(|line| line == expected) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("devsim did not print {expected:?} within {timeout:?}; it printed {:?}", self.seen),
+                    ))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(io::Error::other(format!(
+                        "devsim exited before printing {expected:?}; it printed {:?}",
+                        self.seen
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The PID of the devsim process.
+    pub fn pid(&self) -> u32 {
+        self.guard.pid()
+    }
+
+    /// Every line printed so far.
+    pub fn lines(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+}
+
+/// A static file server for the trunk-built `dist/` on a free port.
+pub struct StaticServer {
+    /// The port it listens on.
+    pub port: u16,
+    server: Arc<tiny_http::Server>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl StaticServer {
+    /// Serves `root` on 127.0.0.1 (port 0: a free one). Paths without an
+    /// extension fall back to `index.html`, as a single-page app expects.
+    pub fn start(root: &Path, port: u16) -> io::Result<Self> {
+        if !root.join("index.html").is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} has no index.html: build the app with trunk first", root.display()),
+            ));
+        }
+        let server = tiny_http::Server::http((Ipv4Addr::LOCALHOST, port))
+            .map_err(|err| io::Error::other(format!("cannot start the static server: {err}")))?;
+        let port = server.server_addr().to_ip().map_or(port, |a| a.port());
+        let server = Arc::new(server);
+        let root = root.to_path_buf();
+        let worker = server.clone();
+        let thread = thread::spawn(move || {
+            for request in worker.incoming_requests() {
+                let response = serve(&root, request.url());
+                let _ = request.respond(response);
+            }
+        });
+        Ok(Self { port, server, thread: Some(thread) })
+    }
+
+    /// The app's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(root: &Path, url: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
+    let path = url.split(['?', '#']).next().unwrap_or("/");
+    let relative = path.trim_start_matches('/');
+    let safe = !relative.split('/').any(|part| part == "..");
+    let mut file = root.join(if relative.is_empty() { "index.html" } else { relative });
+    if safe && !file.is_file() && Path::new(relative).extension().is_none() {
+        file = root.join("index.html");
+    }
+    let body = if safe { fs::read(&file).ok() } else { None };
+    match body {
+        Some(body) => {
+            let mime = match file.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript",
+                Some("wasm") => "application/wasm",
+                Some("css") => "text/css",
+                Some("png") => "image/png",
+                Some("svg") => "image/svg+xml",
+                Some("json") => "application/json",
+                _ => "application/octet-stream",
+            };
+            let header = tiny_http::Header::from_bytes("Content-Type", mime).expect("valid header");
+            tiny_http::Response::from_data(body).with_header(header)
+        }
+        None => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+    }
+}
+
+/// Reads a whole HTTP/1.1 response from chromedriver-like servers that
+/// answer with Content-Length; returns the body.
+pub fn http_request(port: u16, method: &str, path: &str, body: Option<&str>) -> io::Result<String> {
+    use std::io::Write as _;
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).or_else(|err| {
+        if response.is_empty() { Err(err) } else { Ok(0) }
+    })?;
+    let text = String::from_utf8_lossy(&response);
+    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}

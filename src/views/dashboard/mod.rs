@@ -1,0 +1,36 @@
+//! The device tiles.
+
+mod tile;
+
+use leptos::prelude::*;
+
+use crate::store::use_app_state;
+use crate::transport::session::ConnState;
+use tile::Tile;
+
+/// One tile per discovered device, in key order.
+#[component]
+pub fn DashboardView() -> impl IntoView {
+    let state = use_app_state();
+    let empty = move || {
+        state.device_keys.with(Vec::is_empty).then(|| {
+            let text = match state.conn.get() {
+                ConnState::Connected { .. } => {
+                    "Connected. Waiting for devices to announce themselves (Tasmota: tele/+/LWT, stat/+/…)."
+                }
+                _ => "Connect to a broker to see its devices.",
+            };
+            view! { <p class="empty" data-testid="no-devices">{text}</p> }
+        })
+    };
+    view! {
+        <section class="tiles" data-testid="dashboard">
+            {empty}
+            <For
+                each=move || state.device_keys.get()
+                key=|key| key.clone()
+                children=move |key| view! { <Tile key /> }
+            />
+        </section>
+    }
+}

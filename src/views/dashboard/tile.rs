@@ -1,0 +1,89 @@
+//! One device: name, online state, and a toggle per outlet.
+
+use devices::{DeviceKey, Outlet, Power};
+use leptos::prelude::*;
+
+use crate::store::use_app_state;
+
+/// A device tile. Reads only its own signal, so one message re-renders one
+/// tile.
+#[component]
+pub fn Tile(
+    /// The device shown.
+    key: DeviceKey,
+) -> impl IntoView {
+    let state = use_app_state();
+    let Some(device) = state.tile(&key) else {
+        return None;
+    };
+    let id = key.id.clone();
+    let online = {
+        let device = device.clone();
+        move || match device.with(|d| d.online) {
+            Some(true) => "online",
+            Some(false) => "offline",
+            None => "unknown",
+        }
+    };
+    let online_attr = online.clone();
+    let outlets = {
+        let device = device.clone();
+        move || device.with(|d| d.outlets.clone())
+    };
+    let tile_id = id.clone();
+    Some(view! {
+        <article class="tile" data-testid=format!("tile-{id}") data-online=online_attr>
+            <header>
+                <h2>{id.clone()}</h2>
+                <span class="family">{key.family.to_string()}</span>
+                <span class="online" data-testid=format!("online-{id}")>{online}</span>
+            </header>
+            <ul class="outlets">
+                <For
+                    each=outlets
+                    key=|outlet: &Outlet| (outlet.index, outlet.confirmed, outlet.pending, outlet.error.clone())
+                    children=move |outlet| {
+                        view! { <OutletRow device=key.clone() tile_id=tile_id.clone() outlet /> }
+                    }
+                />
+            </ul>
+        </article>
+    })
+}
+
+/// One outlet: its confirmed state, a pending marker, and the toggle.
+#[component]
+fn OutletRow(device: DeviceKey, tile_id: String, outlet: Outlet) -> impl IntoView {
+    let state = use_app_state();
+    let index = outlet.index;
+    let confirmed = match outlet.confirmed {
+        Some(Power::On) => "on",
+        Some(Power::Off) => "off",
+        None => "unknown",
+    };
+    let pending = outlet.pending.is_some();
+    let label = match (outlet.pending, outlet.confirmed) {
+        (Some(p), _) => format!("switching {}…", if p.want == Power::On { "on" } else { "off" }),
+        (None, Some(Power::On)) => "ON".into(),
+        (None, Some(Power::Off)) => "OFF".into(),
+        (None, None) => "unknown".into(),
+    };
+    let suffix = format!("{tile_id}-{index}");
+    view! {
+        <li class="outlet" data-confirmed=confirmed data-pending=pending.to_string()>
+            <span class="name">{format!("Outlet {index}")}</span>
+            <span class="state" data-testid=format!("state-{suffix}")>{label}</span>
+            <button
+                class="toggle"
+                role="switch"
+                aria-checked=(confirmed == "on").to_string()
+                data-testid=format!("toggle-{suffix}")
+                disabled=pending
+                on:click=move |_| state.toggle(&device, index)
+            >
+                <span class="knob"></span>
+            </button>
+            {outlet.error.map(|e| view! { <p class="error" data-testid=format!("error-{suffix}")>{e}</p> })}
+        </li>
+    }
+}

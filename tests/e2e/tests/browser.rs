@@ -1,0 +1,292 @@
+//! End to end: the trunk-built app in headless Chromium, a real mosquitto
+//! and devsim, all on 127.0.0.1 with free ports.
+//!
+//! Run through `cargo xtask test`, which builds `dist/` and devsim first.
+//! On failure each test leaves a screenshot and the browser console log in
+//! `target/e2e/<test>/`.
+
+use std::error::Error;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{free_port, http_request, target_dir, workspace_root, Devsim, Guard, Mosquitto, StaticServer};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn dist() -> PathBuf {
+    std::env::var_os("PLUGBOARD_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"))
+}
+
+fn artifacts(test: &str) -> PathBuf {
+    let dir = target_dir().join("e2e").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create artifacts dir");
+    dir
+}
+
+/// chromedriver and the Chromium it starts. Dropping quits the browser via
+/// chromedriver's /shutdown first (killing chromedriver alone would orphan
+/// Chromium), then ends chromedriver.
+struct Browser {
+    client: Client,
+    driver_port: u16,
+    browser_pid: Option<u32>,
+    dir: PathBuf,
+    _driver: Guard,
+}
+
+impl Browser {
+    async fn start(dir: &std::path::Path) -> Result<Self> {
+        let port = free_port()?;
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start chromedriver (cargo xtask test installs it): {e}"))?;
+        let driver = Guard::new("chromedriver", child);
+        let start = Instant::now();
+        while !http_request(port, "GET", "/status", None).is_ok_and(|b| b.contains("\"ready\":true")) {
+            if start.elapsed() > WAIT {
+                return Err("chromedriver did not become ready".into());
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let profile = dir.join("profile");
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    "--window-size=1280,800", "--no-first-run", "--disable-quic",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await?;
+        let browser_pid = client
+            .capabilities()
+            .and_then(|c| c.get("goog:processID"))
+            .and_then(|v| v.as_u64())
+            .map(|pid| pid as u32);
+        Ok(Self { client, driver_port: port, browser_pid, dir: dir.to_path_buf(), _driver: driver })
+    }
+
+    /// Saves a screenshot and the console log (which chromedriver drains).
+    async fn save_artifacts(&self) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.dir.join("screenshot.png"), png);
+        }
+        let _ = std::fs::write(self.dir.join("console.log"), self.console_log().await);
+    }
+
+    async fn console_log(&self) -> String {
+        let Ok(Some(session)) = self.client.session_id().await else { return String::new() };
+        http_request(
+            self.driver_port,
+            "POST",
+            &format!("/session/{session}/se/log"),
+            Some(r#"{"type":"browser"}"#),
+        )
+        .unwrap_or_else(|e| format!("could not read the console log: {e}"))
+    }
+
+    async fn text(&self, testid: &str) -> Result<String> {
+        Ok(self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?.text().await?)
+    }
+
+    async fn attr(&self, testid: &str, attr: &str) -> Result<Option<String>> {
+        let element = self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?;
+        Ok(element.attr(attr).await?)
+    }
+
+    async fn click(&self, testid: &str) -> Result {
+        self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?.click().await?;
+        Ok(())
+    }
+
+    async fn type_into(&self, testid: &str, text: &str) -> Result {
+        let input = self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?;
+        input.clear().await?;
+        input.send_keys(text).await?;
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = http_request(self.driver_port, "GET", "/shutdown", None);
+        if let Some(pid) = self.browser_pid {
+            // Only if /shutdown left it running; quiet if it is gone.
+            let _ = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// Polls `check` until it returns true, at most `WAIT`.
+async fn wait_until<F, Fut>(what: &str, mut check: F) -> Result
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let start = Instant::now();
+    let mut last = String::new();
+    loop {
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last = e.to_string(),
+        }
+        if start.elapsed() > WAIT {
+            return Err(format!("timed out after {WAIT:?} waiting for {what} (last error: {last})").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs a test body with a fresh browser; on error saves artifacts, then
+/// fails the test with the error.
+async fn with_browser(test: &str, body: impl AsyncFnOnce(&Browser, &std::path::Path) -> Result) {
+    let dir = artifacts(test);
+    let browser = Browser::start(&dir).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+    let result = body(&browser, &dir).await;
+    if let Err(err) = result {
+        browser.save_artifacts().await;
+        drop(browser);
+        panic!("{test}: {err}\n(screenshot and console log in {})", dir.display());
+    }
+}
+
+async fn connect_with_form(browser: &Browser, server: &StaticServer, broker: &Mosquitto, client_id: &str) -> Result {
+    browser.client.goto(&server.url()).await?;
+    browser.client.wait().at_most(WAIT).for_element(Locator::Css("[data-testid='broker-url']")).await?;
+    browser.type_into("broker-url", &broker.ws_url()).await?;
+    browser.type_into("client-id", client_id).await?;
+    browser.click("connect").await?;
+    // SUBACK before anything else, or a publish could race the subscription.
+    wait_until("the connection state 'subscribed'", || async {
+        Ok(browser.attr("connection-status", "data-state").await?.as_deref() == Some("subscribed"))
+    })
+    .await
+}
+
+async fn wait_for_state(browser: &Browser, testid: &str, expected: &str) -> Result {
+    wait_until(&format!("{testid} to read {expected:?}"), || async {
+        Ok(browser.text(testid).await? == expected)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn toggle_round_trip_through_mosquitto_and_devsim() {
+    with_browser("toggle_round_trip", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["plug1"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-toggle").await?;
+
+        // Discovered from its retained LWT; its state comes from the query
+        // the app publishes on discovery.
+        browser.client.wait().at_most(WAIT).for_element(Locator::Css("[data-testid='tile-plug1']")).await?;
+        wait_for_state(browser, "state-plug1-1", "OFF").await?;
+        devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ", WAIT)?;
+
+        browser.click("toggle-plug1-1").await?;
+        devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ON", WAIT)?;
+        wait_for_state(browser, "state-plug1-1", "ON").await?;
+        let online = browser.text("online-plug1").await?;
+        if online != "online" {
+            return Err(format!("tile says {online:?}, expected online").into());
+        }
+
+        // And back off.
+        browser.click("toggle-plug1-1").await?;
+        devsim.wait_for_line("recv plug1 cmnd/plug1/POWER OFF", WAIT)?;
+        wait_for_state(browser, "state-plug1-1", "OFF").await?;
+        browser.save_artifacts().await;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn unconfirmed_toggle_stays_pending_then_fails_and_lwt_shows_offline() {
+    with_browser("unconfirmed_toggle", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let devsim = Devsim::start(broker.tcp_port, &["plug2"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-pending").await?;
+        wait_for_state(browser, "state-plug2-1", "OFF").await?;
+
+        // The device vanishes without DISCONNECT: the broker publishes its
+        // will, and the tile shows it offline.
+        drop(devsim);
+        wait_for_state(browser, "online-plug2", "offline").await?;
+
+        // Nobody answers the command: pending, then an error on the tile.
+        browser.click("toggle-plug2-1").await?;
+        wait_for_state(browser, "state-plug2-1", "switching on…").await?;
+        wait_until("the no-confirmation error", || async {
+            Ok(browser.text("error-plug2-1").await?.contains("no confirmation"))
+        })
+        .await?;
+        wait_for_state(browser, "state-plug2-1", "OFF").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn connecting_where_no_broker_listens_shows_a_clear_error() {
+    with_browser("no_broker", async |browser, _dir| {
+        let server = StaticServer::start(&dist(), 0)?;
+        let closed = free_port()?; // nothing listens here
+        browser
+            .client
+            .goto(&format!("{}?broker=ws://127.0.0.1:{closed}/", server.url()))
+            .await?;
+        wait_until("the connection state 'error'", || async {
+            Ok(browser.attr("connection-status", "data-state").await?.as_deref() == Some("error"))
+        })
+        .await?;
+        let message = browser.text("connection-error").await?;
+        let expected = format!("Could not connect to ws://127.0.0.1:{closed}/");
+        if !message.contains(&expected) {
+            return Err(format!("error message {message:?} does not say {expected:?}").into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_tcp_url_is_refused_before_connecting() {
+    with_browser("tcp_url", async |browser, _dir| {
+        let server = StaticServer::start(&dist(), 0)?;
+        browser.client.goto(&format!("{}?broker=mqtt://127.0.0.1:1883", server.url())).await?;
+        wait_until("an error about raw TCP", || async {
+            Ok(browser.text("connection-error").await?.contains("cannot open mqtt://"))
+        })
+        .await
+    })
+    .await;
+}

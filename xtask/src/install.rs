@@ -1,0 +1,171 @@
+//! Installs what is missing, and only that; builds the app and devsim.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use e2e::workspace_root;
+
+use crate::{step, Result};
+
+pub(crate) const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+const APT_PACKAGES: &[(&str, &str)] =
+    &[("mosquitto", "mosquitto"), ("chromium", "chromium"), ("chromedriver", "chromium-driver")];
+
+/// Installs every missing tool.
+pub(crate) fn everything() -> Result {
+    wasm_target()?;
+    apt_packages()?;
+    wasm_bindgen()?;
+    wasm_opt()?;
+    trunk()?;
+    Ok(())
+}
+
+/// PATH with the project's tools first: `.tools/node_modules/.bin` (wasm-opt
+/// 132) and cargo's bin folder (trunk, wasm-bindgen), then `/usr/sbin`
+/// (mosquitto) in case the caller's PATH lacks it.
+pub(crate) fn tool_path() -> OsString {
+    let mut dirs = vec![workspace_root().join(".tools/node_modules/.bin"), cargo_bin()];
+    dirs.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
+    dirs.push(PathBuf::from("/usr/sbin"));
+    env::join_paths(dirs).expect("paths without separators")
+}
+
+fn cargo_bin() -> PathBuf {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default()
+        .join("bin")
+}
+
+/// A command that sees [`tool_path`].
+pub(crate) fn command(program: &str) -> Command {
+    let mut command = Command::new(program);
+    command.env("PATH", tool_path());
+    command
+}
+
+/// Runs a command to completion; an error names it.
+pub(crate) fn run(command: &mut Command) -> Result {
+    let status = command.status().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed: {status}").into())
+    }
+}
+
+/// The first line a tool prints for `--version`, if it runs at all.
+fn version_of(program: &str) -> Option<String> {
+    let out = command(program).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_owned())
+}
+
+fn found(program: &str) -> bool {
+    env::split_paths(&tool_path()).any(|dir| dir.join(program).is_file())
+}
+
+fn wasm_target() -> Result {
+    let out = Command::new("rustup").args(["target", "list", "--installed"]).output()?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    step("installing the wasm32-unknown-unknown target (seconds)");
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn apt_packages() -> Result {
+    let missing: Vec<&str> =
+        APT_PACKAGES.iter().filter(|(bin, _)| !found(bin)).map(|(_, pkg)| *pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!("installing {} with apt-get (about a minute)", missing.join(", ")));
+    run(Command::new("apt-get").args(["update", "-qq"]))
+        .map_err(|e| format!("{e} (installing Debian packages needs root)"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The wasm-bindgen version Cargo.lock pins (the CLI must match it).
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen entry".into())
+}
+
+fn wasm_bindgen() -> Result {
+    let version = locked_wasm_bindgen()?;
+    if version_of("wasm-bindgen").is_some_and(|v| v == format!("wasm-bindgen {version}"))
+        && found("wasm-bindgen-test-runner")
+    {
+        return Ok(());
+    }
+    step(&format!("installing wasm-bindgen-cli {version} (cargo install, 3–4 minutes cold)"));
+    // No --locked: its lock file wants a crate version the index lacks.
+    run(command("cargo").args(["install", "wasm-bindgen-cli", "--force", "--version", &version]))
+}
+
+fn trunk() -> Result {
+    if version_of("trunk").is_some_and(|v| v == format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing trunk {TRUNK_VERSION} (cargo install; a cold install takes 7–12 minutes on 2 cores)"
+    ));
+    run(command("cargo").args(["install", "--locked", "trunk", "--force", "--version", TRUNK_VERSION]))
+}
+
+fn wasm_opt() -> Result {
+    if version_of("wasm-opt").is_some_and(|v| v.contains(&format!("version {BINARYEN_VERSION}")))
+        && workspace_root().join(".tools/node_modules/.bin/wasm-opt").is_file()
+    {
+        return Ok(());
+    }
+    step(&format!("installing wasm-opt from npm binaryen@{BINARYEN_VERSION} into .tools/ (seconds)"));
+    let tools = workspace_root().join(".tools");
+    std::fs::create_dir_all(&tools)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+        .arg(&tools)
+        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+}
+
+/// Builds devsim (debug); returns its path.
+pub(crate) fn build_devsim() -> Result<PathBuf> {
+    step("building devsim");
+    run(command("cargo").args(["build", "--quiet", "-p", "devsim"]))?;
+    Ok(e2e::target_dir().join("debug").join("devsim"))
+}
+
+/// Builds the app with trunk into `dist/`; returns its path.
+pub(crate) fn build_app(release: bool) -> Result<PathBuf> {
+    let root = workspace_root();
+    step("fetching crates (trunk builds offline)");
+    run(command("cargo").args(["fetch", "--quiet"]).current_dir(&root))?;
+    step(if release {
+        "building the app with trunk --release (wasm-opt -Oz; a few minutes cold)"
+    } else {
+        "building the app with trunk"
+    });
+    let mut trunk = command("trunk");
+    trunk.arg("build").current_dir(&root).env("TRUNK_SKIP_VERSION_CHECK", "true");
+    if release {
+        trunk.arg("--release");
+    }
+    run(&mut trunk)?;
+    Ok(root.join("dist"))
+}
