@@ -33,10 +33,22 @@ fn form_from_query() -> (ConnectForm, bool) {
         .search()
         .ok()
         .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok());
-    let get = |name: &str| params.as_ref().and_then(|p| p.get(name)).unwrap_or_default();
+    let get = |name: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .unwrap_or_default()
+    };
     let url = get("broker");
-    let client_id = Some(get("client_id")).filter(|s| !s.is_empty()).unwrap_or_else(random_client_id);
+    let client_id = Some(get("client_id"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(random_client_id);
     let autoconnect = !url.is_empty();
-    let form = ConnectForm { url, client_id, username: get("username"), password: String::new() };
+    let form = ConnectForm {
+        url,
+        client_id,
+        username: get("username"),
+        password: String::new(),
+    };
     (form, autoconnect)
 }

@@ -4,9 +4,9 @@
 //! device conventions in `devices`. Here are only the browser transport
 //! ([`transport`]), the app state ([`store`]) and the views.
 
+mod app;
 pub mod store;
 pub mod transport;
-mod app;
 mod views;
 
 pub use app::App;

@@ -42,7 +42,10 @@ impl ConnectForm {
 /// A client id unlikely to collide: brokers drop the older of two
 /// connections with the same id.
 pub fn random_client_id() -> String {
-    format!("plugboard-{:06x}", (js_sys::Math::random() * f64::from(0x00ff_ffff)) as u32)
+    format!(
+        "plugboard-{:06x}",
+        (js_sys::Math::random() * f64::from(0x00ff_ffff)) as u32
+    )
 }
 
 /// App-wide state, cheap to copy into closures.
@@ -120,7 +123,9 @@ impl AppState {
             let want = current.map_or(Power::On, Power::toggled);
             d.request(key, index, want, now)
         });
-        let Some(Some(requests)) = requests else { return };
+        let Some(Some(requests)) = requests else {
+            return;
+        };
         self.send(requests);
         self.refresh(key);
         self.arm_pending_timer();
@@ -143,7 +148,9 @@ impl AppState {
     }
 
     fn send(self, requests: Vec<PublishRequest>) {
-        let Some(session) = self.session.with_value(Clone::clone) else { return };
+        let Some(session) = self.session.with_value(Clone::clone) else {
+            return;
+        };
         for request in requests {
             let mut publish = Publish::new(request.topic, request.payload);
             publish.qos = request.qos;
@@ -155,7 +162,9 @@ impl AppState {
 
     /// Copies one device from the model into its tile's signal.
     fn refresh(self, key: &DeviceKey) {
-        let Some(device) = self.dashboard.with_value(|d| d.device(key).cloned()) else { return };
+        let Some(device) = self.dashboard.with_value(|d| d.device(key).cloned()) else {
+            return;
+        };
         match self.tile(key) {
             Some(tile) => tile.set(device),
             None => {
@@ -175,7 +184,9 @@ impl AppState {
         if let Some(timer) = self.pending_timer.try_update_value(Option::take).flatten() {
             timer.clear();
         }
-        let Some(deadline) = self.dashboard.with_value(Dashboard::poll_timeout) else { return };
+        let Some(deadline) = self.dashboard.with_value(Dashboard::poll_timeout) else {
+            return;
+        };
         let delay = Duration::from_millis(deadline.saturating_sub(now_ms()));
         let timer = set_timeout_with_handle(
             move || {

@@ -33,7 +33,9 @@ pub fn check_url(url: &str) -> Result<(), String> {
             ));
         }
         other => {
-            return Err(format!("Unsupported scheme {other}://: use ws:// or wss://"));
+            return Err(format!(
+                "Unsupported scheme {other}://: use ws:// or wss://"
+            ));
         }
     }
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -54,7 +56,11 @@ fn port(url: &str) -> Option<u16> {
 /// Explains a socket that closed. `opened`: whether the WebSocket handshake
 /// had finished; `connected`: whether the broker had accepted the session.
 pub fn explain_close(url: &str, opened: bool, connected: bool, code: u16, reason: &str) -> String {
-    let reason = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+    let reason = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    };
     if connected {
         return format!("Connection to the broker lost (WebSocket code {code}{reason})");
     }

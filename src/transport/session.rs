@@ -154,7 +154,10 @@ fn fail(i: &mut Inner, message: String) {
     drop_socket_later(i);
     let sink = i.sink.clone();
     // Deliver after the borrow ends: the owner may call back into us.
-    set_timeout(move || sink(SessionEvent::State(ConnState::Failed(message))), Duration::ZERO);
+    set_timeout(
+        move || sink(SessionEvent::State(ConnState::Failed(message))),
+        Duration::ZERO,
+    );
 }
 
 /// Closes the socket, but not from inside one of its own callbacks.
@@ -179,7 +182,9 @@ fn pump(inner: &Rc<RefCell<Inner>>) {
                 }
                 out.clear();
             }
-            let Some(event) = i.client.poll_event() else { break };
+            let Some(event) = i.client.poll_event() else {
+                break;
+            };
             match event {
                 Event::Connected { .. } => {
                     i.connected = true;
@@ -193,7 +198,9 @@ fn pump(inner: &Rc<RefCell<Inner>>) {
                     }));
                 }
                 Event::Subscribed { .. } => {
-                    events.push(SessionEvent::State(ConnState::Connected { subscribed: true }));
+                    events.push(SessionEvent::State(ConnState::Connected {
+                        subscribed: true,
+                    }));
                 }
                 Event::Message(publish) => events.push(SessionEvent::Message(publish)),
                 Event::Disconnected(ConnectionError::LocallyClosed) => {

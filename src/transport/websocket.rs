@@ -34,7 +34,7 @@ impl Socket {
     /// some brokers echo every offered value and Chromium then fails the
     /// handshake. Errors are the browser's synchronous refusals (bad URL,
     /// insecure ws:// from an https page).
-    pub fn open(url: &str, mut on_event: impl FnMut(SocketEvent) + 'static) -> Result<Self, String> {
+    pub fn open(url: &str, on_event: impl FnMut(SocketEvent) + 'static) -> Result<Self, String> {
         let ws = WebSocket::new_with_str(url, "mqtt").map_err(|err| {
             err.dyn_ref::<js_sys::Error>()
                 .map(|e| String::from(e.message()))
@@ -42,7 +42,7 @@ impl Socket {
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         // All three handlers feed one callback; a shared cell lets them.
-        let on_event = std::rc::Rc::new(std::cell::RefCell::new(move |e| on_event(e)));
+        let on_event = std::rc::Rc::new(std::cell::RefCell::new(on_event));
         let cb = on_event.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
             if let Ok(mut f) = cb.try_borrow_mut() {
@@ -62,13 +62,21 @@ impl Socket {
         let cb = on_event;
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             if let Ok(mut f) = cb.try_borrow_mut() {
-                f(SocketEvent::Closed { code: e.code(), reason: e.reason() })
+                f(SocketEvent::Closed {
+                    code: e.code(),
+                    reason: e.reason(),
+                })
             }
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(Self { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
+        Ok(Self {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
     }
 
     /// Sends one binary message.

@@ -18,7 +18,10 @@ pub fn ConnectPanel(
     let username = RwSignal::new(initial.username);
     let password = RwSignal::new(initial.password);
     let busy = move || {
-        matches!(state.conn.get(), ConnState::Connecting | ConnState::Connected { .. })
+        matches!(
+            state.conn.get(),
+            ConnState::Connecting | ConnState::Connected { .. }
+        )
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

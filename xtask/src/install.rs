@@ -11,8 +11,11 @@ use crate::{step, Result};
 
 pub(crate) const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
-const APT_PACKAGES: &[(&str, &str)] =
-    &[("mosquitto", "mosquitto"), ("chromium", "chromium"), ("chromedriver", "chromium-driver")];
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("mosquitto", "mosquitto"),
+    ("chromium", "chromium"),
+    ("chromedriver", "chromium-driver"),
+];
 
 /// Installs every missing tool.
 pub(crate) fn everything() -> Result {
@@ -28,7 +31,10 @@ pub(crate) fn everything() -> Result {
 /// 132) and cargo's bin folder (trunk, wasm-bindgen), then `/usr/sbin`
 /// (mosquitto) in case the caller's PATH lacks it.
 pub(crate) fn tool_path() -> OsString {
-    let mut dirs = vec![workspace_root().join(".tools/node_modules/.bin"), cargo_bin()];
+    let mut dirs = vec![
+        workspace_root().join(".tools/node_modules/.bin"),
+        cargo_bin(),
+    ];
     dirs.extend(env::split_paths(&env::var_os("PATH").unwrap_or_default()));
     dirs.push(PathBuf::from("/usr/sbin"));
     env::join_paths(dirs).expect("paths without separators")
@@ -51,7 +57,9 @@ pub(crate) fn command(program: &str) -> Command {
 
 /// Runs a command to completion; an error names it.
 pub(crate) fn run(command: &mut Command) -> Result {
-    let status = command.status().map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -62,7 +70,13 @@ pub(crate) fn run(command: &mut Command) -> Result {
 /// The first line a tool prints for `--version`, if it runs at all.
 fn version_of(program: &str) -> Option<String> {
     let out = command(program).arg("--version").output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_owned())
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    })
 }
 
 fn found(program: &str) -> bool {
@@ -70,8 +84,13 @@ fn found(program: &str) -> bool {
 }
 
 fn wasm_target() -> Result {
-    let out = Command::new("rustup").args(["target", "list", "--installed"]).output()?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     step("installing the wasm32-unknown-unknown target (seconds)");
@@ -79,12 +98,18 @@ fn wasm_target() -> Result {
 }
 
 fn apt_packages() -> Result {
-    let missing: Vec<&str> =
-        APT_PACKAGES.iter().filter(|(bin, _)| !found(bin)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(bin, _)| !found(bin))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    step(&format!("installing {} with apt-get (about a minute)", missing.join(", ")));
+    step(&format!(
+        "installing {} with apt-get (about a minute)",
+        missing.join(", ")
+    ));
     run(Command::new("apt-get").args(["update", "-qq"]))
         .map_err(|e| format!("{e} (installing Debian packages needs root)"))?;
     run(Command::new("apt-get")
@@ -114,9 +139,17 @@ fn wasm_bindgen() -> Result {
     {
         return Ok(());
     }
-    step(&format!("installing wasm-bindgen-cli {version} (cargo install, 3–4 minutes cold)"));
+    step(&format!(
+        "installing wasm-bindgen-cli {version} (cargo install, 3–4 minutes cold)"
+    ));
     // No --locked: its lock file wants a crate version the index lacks.
-    run(command("cargo").args(["install", "wasm-bindgen-cli", "--force", "--version", &version]))
+    run(command("cargo").args([
+        "install",
+        "wasm-bindgen-cli",
+        "--force",
+        "--version",
+        &version,
+    ]))
 }
 
 fn trunk() -> Result {
@@ -126,20 +159,37 @@ fn trunk() -> Result {
     step(&format!(
         "installing trunk {TRUNK_VERSION} (cargo install; a cold install takes 7–12 minutes on 2 cores)"
     ));
-    run(command("cargo").args(["install", "--locked", "trunk", "--force", "--version", TRUNK_VERSION]))
+    run(command("cargo").args([
+        "install",
+        "--locked",
+        "trunk",
+        "--force",
+        "--version",
+        TRUNK_VERSION,
+    ]))
 }
 
 fn wasm_opt() -> Result {
     if version_of("wasm-opt").is_some_and(|v| v.contains(&format!("version {BINARYEN_VERSION}")))
-        && workspace_root().join(".tools/node_modules/.bin/wasm-opt").is_file()
+        && workspace_root()
+            .join(".tools/node_modules/.bin/wasm-opt")
+            .is_file()
     {
         return Ok(());
     }
-    step(&format!("installing wasm-opt from npm binaryen@{BINARYEN_VERSION} into .tools/ (seconds)"));
+    step(&format!(
+        "installing wasm-opt from npm binaryen@{BINARYEN_VERSION} into .tools/ (seconds)"
+    ));
     let tools = workspace_root().join(".tools");
     std::fs::create_dir_all(&tools)?;
     run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
         .arg(&tools)
         .arg(format!("binaryen@{BINARYEN_VERSION}")))
 }
@@ -155,14 +205,19 @@ pub(crate) fn build_devsim() -> Result<PathBuf> {
 pub(crate) fn build_app(release: bool) -> Result<PathBuf> {
     let root = workspace_root();
     step("fetching crates (trunk builds offline)");
-    run(command("cargo").args(["fetch", "--quiet"]).current_dir(&root))?;
+    run(command("cargo")
+        .args(["fetch", "--quiet"])
+        .current_dir(&root))?;
     step(if release {
         "building the app with trunk --release (wasm-opt -Oz; a few minutes cold)"
     } else {
         "building the app with trunk"
     });
     let mut trunk = command("trunk");
-    trunk.arg("build").current_dir(&root).env("TRUNK_SKIP_VERSION_CHECK", "true");
+    trunk
+        .arg("build")
+        .current_dir(&root)
+        .env("TRUNK_SKIP_VERSION_CHECK", "true");
     if release {
         trunk.arg("--release");
     }

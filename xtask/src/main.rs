@@ -62,7 +62,10 @@ fn demo() -> Result<ExitCode> {
     let broker = Mosquitto::start(&run_dir)?;
     step("starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip");
     let devsim = Devsim::start(broker.tcp_port, &["kitchen", "desk", "strip:4"])?;
-    let port = std::env::var("PLUGBOARD_DEMO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port = std::env::var("PLUGBOARD_DEMO_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let server = StaticServer::start(&dist, port).or_else(|_| StaticServer::start(&dist, 0))?;
     let url = format!("{}?broker={}", server.url(), broker.ws_url());
     println!();
@@ -70,8 +73,17 @@ fn demo() -> Result<ExitCode> {
     println!();
     println!("    {url}");
     println!();
-    println!("  broker: mqtt://127.0.0.1:{} and {}", broker.tcp_port, broker.ws_url());
-    println!("  (mosquitto pid {}, devsim pid {}; log in {})", broker.pid(), devsim.pid(), run_dir.display());
+    println!(
+        "  broker: mqtt://127.0.0.1:{} and {}",
+        broker.tcp_port,
+        broker.ws_url()
+    );
+    println!(
+        "  (mosquitto pid {}, devsim pid {}; log in {})",
+        broker.pid(),
+        devsim.pid(),
+        run_dir.display()
+    );
     println!("  Press Ctrl-C to stop everything.");
     let (tx, rx) = mpsc::channel();
     ctrlc::set_handler(move || {

@@ -35,7 +35,9 @@ impl Tally {
     /// Runs a command that must succeed: one check, passed or failed.
     fn check(&mut self, name: &str, cmd: &mut Command) -> bool {
         step(name);
-        let ok = install::run(cmd).map_err(|e| eprintln!("xtask: {e}")).is_ok();
+        let ok = install::run(cmd)
+            .map_err(|e| eprintln!("xtask: {e}"))
+            .is_ok();
         self.record(name, usize::from(ok), usize::from(!ok));
         ok
     }
@@ -43,12 +45,18 @@ impl Tally {
     fn record(&mut self, name: &str, passed: usize, failed: usize) {
         self.passed += passed;
         self.failed += failed;
-        self.lines.push(format!("  {:<60} {passed:>4} passed, {failed} failed", name));
+        self.lines.push(format!(
+            "  {:<60} {passed:>4} passed, {failed} failed",
+            name
+        ));
     }
 }
 
 fn run_counting(cmd: &mut Command) -> Result<(usize, usize, bool)> {
-    let mut child = cmd.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     let stdout = child.stdout.take().expect("piped");
     let (mut passed, mut failed) = (0, 0);
     for line in BufReader::new(stdout).lines() {
@@ -66,7 +74,12 @@ fn run_counting(cmd: &mut Command) -> Result<(usize, usize, bool)> {
 fn count(result: &str, label: &str) -> usize {
     result
         .split(';')
-        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label.trim_start()))
+        .find_map(|part| {
+            part.trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ")
+                .strip_suffix(label.trim_start())
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -81,18 +94,75 @@ pub(crate) fn test() -> Result<ExitCode> {
         c
     };
 
-    tally.check("rustfmt: cargo fmt --check", cargo().args(["fmt", "--all", "--check"]));
+    tally.check(
+        "rustfmt: cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    );
+    tally.check(
+        "clippy -D warnings (native crates)",
+        cargo().args([
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--exclude",
+            "plugboard",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+    tally.check(
+        "clippy -D warnings (the app, wasm32)",
+        cargo()
+            .args([
+                "clippy",
+                "--quiet",
+                "-p",
+                "plugboard",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            // The browser tests read it at build time; any value will do here.
+            .env("PLUGBOARD_TEST_BROKER_WS", "ws://127.0.0.1:1/"),
+    );
     tally.check(
         "mqtt-codec builds without std (no_std + alloc)",
-        cargo().args(["build", "--quiet", "-p", "mqtt-codec", "--no-default-features"]),
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "mqtt-codec",
+            "--no-default-features",
+        ]),
     );
     tally.check(
         "mqtt-codec and mqtt-client build for wasm32",
-        cargo().args(["build", "--quiet", "-p", "mqtt-codec", "-p", "mqtt-client", "--target", "wasm32-unknown-unknown"]),
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "mqtt-codec",
+            "-p",
+            "mqtt-client",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]),
     );
     tally.tests(
         "native tests (codec, client, devices, devsim)",
-        cargo().args(["test", "--workspace", "--exclude", "plugboard", "--exclude", "e2e"]),
+        cargo().args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "plugboard",
+            "--exclude",
+            "e2e",
+        ]),
     );
 
     // Browser tests: the app's transport and components in headless
@@ -104,7 +174,13 @@ pub(crate) fn test() -> Result<ExitCode> {
             tally.tests(
                 "browser tests (wasm-bindgen-test in headless Chromium)",
                 cargo()
-                    .args(["test", "-p", "plugboard", "--target", "wasm32-unknown-unknown"])
+                    .args([
+                        "test",
+                        "-p",
+                        "plugboard",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                    ])
                     .env("PLUGBOARD_TEST_BROKER_WS", broker.ws_url())
                     .env("WASM_BINDGEN_TEST_TIMEOUT", "60")
                     .env("TMPDIR", &tmp),
@@ -112,7 +188,11 @@ pub(crate) fn test() -> Result<ExitCode> {
         }
         Err(e) => {
             eprintln!("xtask: cannot start mosquitto for the browser tests: {e}");
-            tally.record("browser tests (wasm-bindgen-test in headless Chromium)", 0, 1);
+            tally.record(
+                "browser tests (wasm-bindgen-test in headless Chromium)",
+                0,
+                1,
+            );
         }
     }
 
@@ -138,7 +218,11 @@ pub(crate) fn test() -> Result<ExitCode> {
         println!("{line}");
     }
     println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

@@ -256,7 +256,10 @@ impl Dashboard {
         for device in self.devices.values_mut() {
             let mut touched = false;
             for outlet in &mut device.outlets {
-                if outlet.pending.is_some_and(|p| now >= p.since + PENDING_TIMEOUT_MS) {
+                if outlet
+                    .pending
+                    .is_some_and(|p| now >= p.since + PENDING_TIMEOUT_MS)
+                {
                     outlet.pending = None;
                     outlet.error = Some(format!(
                         "no confirmation from the device within {} s",

@@ -1,9 +1,15 @@
 //! The Tasmota adapter, message by message.
 
-use devices::{ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, PENDING_TIMEOUT_MS};
+use devices::{
+    ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, PENDING_TIMEOUT_MS,
+};
 
 fn key(id: &str) -> DeviceKey {
-    DeviceKey { connection: ConnectionId(1), family: Family::Tasmota, id: id.into() }
+    DeviceKey {
+        connection: ConnectionId(1),
+        family: Family::Tasmota,
+        id: id.into(),
+    }
 }
 
 fn dashboard() -> Dashboard {
@@ -17,11 +23,18 @@ fn lwt_discovers_a_device_and_queries_its_state() {
     assert_eq!(update.changed, Some(key("plug1")));
     assert_eq!(
         update.publish,
-        [PublishRequest { topic: "cmnd/plug1/POWER".into(), payload: vec![], qos: QoS::AtMostOnce }]
+        [PublishRequest {
+            topic: "cmnd/plug1/POWER".into(),
+            payload: vec![],
+            qos: QoS::AtMostOnce
+        }]
     );
     assert_eq!(d.device(&key("plug1")).unwrap().online, Some(true));
     // Seen before: no second query.
-    assert!(d.handle_message("tele/plug1/LWT", b"Offline").publish.is_empty());
+    assert!(d
+        .handle_message("tele/plug1/LWT", b"Offline")
+        .publish
+        .is_empty());
     assert_eq!(d.device(&key("plug1")).unwrap().online, Some(false));
 }
 
@@ -32,8 +45,19 @@ fn power_and_result_set_confirmed_state() {
     d.handle_message("stat/plug1/RESULT", br#"{"POWER2":"OFF","Other":1}"#);
     d.handle_message("stat/plug1/POWER3", b"on");
     let device = d.device(&key("plug1")).unwrap();
-    let states: Vec<_> = device.outlets.iter().map(|o| (o.index, o.confirmed)).collect();
-    assert_eq!(states, [(1, Some(Power::On)), (2, Some(Power::Off)), (3, Some(Power::On))]);
+    let states: Vec<_> = device
+        .outlets
+        .iter()
+        .map(|o| (o.index, o.confirmed))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (1, Some(Power::On)),
+            (2, Some(Power::Off)),
+            (3, Some(Power::On))
+        ]
+    );
 }
 
 #[test]
@@ -68,7 +92,13 @@ fn toggle_is_pending_until_the_device_confirms() {
     assert!(outlet.pending.is_some());
     // A late report of the old state does not settle it.
     d.handle_message("stat/plug1/POWER", b"OFF");
-    assert!(d.device(&key("plug1")).unwrap().outlet(1).unwrap().pending.is_some());
+    assert!(d
+        .device(&key("plug1"))
+        .unwrap()
+        .outlet(1)
+        .unwrap()
+        .pending
+        .is_some());
     d.handle_message("stat/plug1/RESULT", br#"{"POWER":"ON"}"#);
     let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
     assert_eq!((outlet.confirmed, outlet.pending), (Some(Power::On), None));
@@ -99,5 +129,7 @@ fn unconfirmed_toggle_times_out_with_an_error() {
 
 #[test]
 fn request_for_unknown_device_is_none() {
-    assert!(dashboard().request(&key("ghost"), 1, Power::On, 0).is_none());
+    assert!(dashboard()
+        .request(&key("ghost"), 1, Power::On, 0)
+        .is_none());
 }

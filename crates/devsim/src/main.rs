@@ -39,9 +39,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(
-    mut args: impl Iterator<Item = String>,
-) -> Result<(SocketAddr, Vec<TasmotaPlug>), String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<TasmotaPlug>), String> {
     let mut broker = None;
     let mut devices = Vec::new();
     while let Some(arg) = args.next() {
@@ -54,7 +52,10 @@ fn parse(
             "--tasmota" => {
                 let v = value()?;
                 let (topic, relays) = match v.split_once(':') {
-                    Some((t, n)) => (t, n.parse().map_err(|_| format!("bad relay count in {v:?}"))?),
+                    Some((t, n)) => (
+                        t,
+                        n.parse().map_err(|_| format!("bad relay count in {v:?}"))?,
+                    ),
                     None => (v.as_str(), 1),
                 };
                 if topic.is_empty() || topic.contains(['/', '+', '#']) {
@@ -76,12 +77,16 @@ fn parse(
 fn run_forever(broker: SocketAddr, mut plug: TasmotaPlug) {
     let name = plug.topic().to_owned();
     loop {
-        let result = tcp::run(broker, &mut plug as &mut dyn DeviceModel, &mut |report| match report {
-            Report::Ready => println!("ready {name}"),
-            Report::Received { topic, payload } => {
-                println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
-            }
-        });
+        let result = tcp::run(
+            broker,
+            &mut plug as &mut dyn DeviceModel,
+            &mut |report| match report {
+                Report::Ready => println!("ready {name}"),
+                Report::Received { topic, payload } => {
+                    println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
+                }
+            },
+        );
         if let Err(err) = result {
             eprintln!("devsim: {name}: {err}; reconnecting in 1 s");
         }

@@ -148,11 +148,23 @@ mod tests {
         let mut plug = TasmotaPlug::new("p", 1);
         assert_eq!(
             answers(&mut plug, "cmnd/p/POWER", "ON"),
-            [s("stat/p/RESULT", r#"{"POWER":"ON"}"#), s("stat/p/POWER", "ON")]
+            [
+                s("stat/p/RESULT", r#"{"POWER":"ON"}"#),
+                s("stat/p/POWER", "ON")
+            ]
         );
-        assert_eq!(answers(&mut plug, "cmnd/p/power", "toggle")[1], s("stat/p/POWER", "OFF"));
-        assert_eq!(answers(&mut plug, "cmnd/p/POWER1", "1")[1], s("stat/p/POWER", "ON"));
-        assert_eq!(answers(&mut plug, "cmnd/p/POWER", "")[1], s("stat/p/POWER", "ON"));
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/power", "toggle")[1],
+            s("stat/p/POWER", "OFF")
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/POWER1", "1")[1],
+            s("stat/p/POWER", "ON")
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/POWER", "")[1],
+            s("stat/p/POWER", "ON")
+        );
         assert_eq!(plug.relay(1), Some(true));
     }
 
@@ -161,7 +173,10 @@ mod tests {
         let mut plug = TasmotaPlug::new("strip", 4);
         assert_eq!(
             answers(&mut plug, "cmnd/strip/POWER3", "ON"),
-            [s("stat/strip/RESULT", r#"{"POWER3":"ON"}"#), s("stat/strip/POWER3", "ON")]
+            [
+                s("stat/strip/RESULT", r#"{"POWER3":"ON"}"#),
+                s("stat/strip/POWER3", "ON")
+            ]
         );
         assert_eq!(plug.relay(3), Some(true));
         assert_eq!(plug.relay(2), Some(false));
@@ -170,9 +185,18 @@ mod tests {
     #[test]
     fn unknown_commands_and_bad_payloads() {
         let mut plug = TasmotaPlug::new("p", 1);
-        assert_eq!(answers(&mut plug, "cmnd/p/POWER2", "ON")[0].1, r#"{"Command":"Unknown"}"#);
-        assert_eq!(answers(&mut plug, "cmnd/p/Dimmer", "5")[0].1, r#"{"Command":"Unknown"}"#);
-        assert_eq!(answers(&mut plug, "cmnd/p/POWER", "blink")[0].1, r#"{"Command":"Error"}"#);
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/POWER2", "ON")[0].1,
+            r#"{"Command":"Unknown"}"#
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/Dimmer", "5")[0].1,
+            r#"{"Command":"Unknown"}"#
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/POWER", "blink")[0].1,
+            r#"{"Command":"Error"}"#
+        );
         assert!(answers(&mut plug, "cmnd/other/POWER", "ON").is_empty());
         assert_eq!(plug.relay(1), Some(false));
     }
@@ -181,8 +205,18 @@ mod tests {
     fn will_and_birth() {
         let mut plug = TasmotaPlug::new("p", 1);
         let will = plug.will().unwrap();
-        assert_eq!((will.topic.as_str(), &will.payload[..], will.retain), ("tele/p/LWT", &b"Offline"[..], true));
+        assert_eq!(
+            (will.topic.as_str(), &will.payload[..], will.retain),
+            ("tele/p/LWT", &b"Offline"[..], true)
+        );
         let birth = plug.on_connected(0);
-        assert_eq!((birth[0].topic.as_str(), &birth[0].payload[..], birth[0].retain), ("tele/p/LWT", &b"Online"[..], true));
+        assert_eq!(
+            (
+                birth[0].topic.as_str(),
+                &birth[0].payload[..],
+                birth[0].retain
+            ),
+            ("tele/p/LWT", &b"Online"[..], true)
+        );
     }
 }

@@ -86,7 +86,10 @@ pub fn run(
                     report(Report::Ready);
                 }
                 Event::Message(publish) => {
-                    report(Report::Received { topic: &publish.topic, payload: &publish.payload });
+                    report(Report::Received {
+                        topic: &publish.topic,
+                        payload: &publish.payload,
+                    });
                     for answer in model.handle_message(now(), &publish.topic, &publish.payload) {
                         let _ = client.publish(now(), answer);
                     }
@@ -112,7 +115,11 @@ pub fn run(
         match stream.read(&mut buf) {
             Ok(0) => client.handle_transport_closed(now()),
             Ok(n) => client.handle_bytes(now(), &buf[..n]),
-            Err(err) if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(err) => return Err(err.into()),
         }
         client.handle_timeout(now());

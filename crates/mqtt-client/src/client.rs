@@ -105,7 +105,9 @@ pub enum ConnectionError {
 impl fmt::Display for ConnectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Refused(code) => write!(f, "broker refused the connection: {}", code.description()),
+            Self::Refused(code) => {
+                write!(f, "broker refused the connection: {}", code.description())
+            }
             Self::ConnectTimeout => f.write_str("no answer to CONNECT from the broker in time"),
             Self::KeepAliveTimeout => f.write_str("broker stopped answering keep-alive pings"),
             Self::Malformed(err) => write!(f, "broker sent a malformed packet: {err}"),
@@ -185,7 +187,8 @@ impl Client {
             username: self.options.username.clone(),
             password: self.options.password.clone(),
         };
-        self.send(now, &connect.into()).map_err(PublishError::Invalid)?;
+        self.send(now, &connect.into())
+            .map_err(PublishError::Invalid)?;
         self.state = SessionState::Connecting;
         self.connack_deadline = Some(now + self.options.response_timeout_ms);
         Ok(())
@@ -199,7 +202,8 @@ impl Client {
         if publish.qos != QoS::AtMostOnce {
             return Err(PublishError::QoSUnsupported);
         }
-        self.send(now, &publish.into()).map_err(PublishError::Invalid)
+        self.send(now, &publish.into())
+            .map_err(PublishError::Invalid)
     }
 
     /// Subscribes to `filters`; returns the packet identifier the matching
@@ -255,12 +259,15 @@ impl Client {
 
     /// Acts on deadlines that have passed: connect timeout, keep-alive.
     pub fn handle_timeout(&mut self, now: u64) {
-        if self.connack_deadline.is_some_and(|deadline| now >= deadline) {
+        if self
+            .connack_deadline
+            .is_some_and(|deadline| now >= deadline)
+        {
             return self.close(ConnectionError::ConnectTimeout);
         }
         if let Some(sent) = self.ping_sent {
             if now >= sent + self.options.response_timeout_ms {
-                return self.close(ConnectionError::KeepAliveTimeout);
+                self.close(ConnectionError::KeepAliveTimeout);
             }
         } else if let Some(due) = self.ping_due() {
             if now >= due {
@@ -310,7 +317,13 @@ impl Client {
 
     fn handle_packet(&mut self, now: u64, packet: Packet) {
         match (self.state, packet) {
-            (SessionState::Connecting, Packet::ConnAck(ConnAck { session_present, code })) => {
+            (
+                SessionState::Connecting,
+                Packet::ConnAck(ConnAck {
+                    session_present,
+                    code,
+                }),
+            ) => {
                 self.connack_deadline = None;
                 if code != ConnectReturnCode::Accepted {
                     return self.close(ConnectionError::Refused(code));
@@ -322,7 +335,9 @@ impl Client {
             (SessionState::Connecting, _) => {
                 // "The first packet sent from the Server to the Client MUST be
                 // a CONNACK Packet" [MQTT-3.2.0-1].
-                self.close(ConnectionError::ProtocolViolation("first packet was not CONNACK"))
+                self.close(ConnectionError::ProtocolViolation(
+                    "first packet was not CONNACK",
+                ))
             }
             (_, Packet::Publish(publish)) if publish.qos == QoS::AtMostOnce => {
                 self.events.push_back(Event::Message(publish));
@@ -331,10 +346,21 @@ impl Client {
                 // Every subscription is QoS 0, and "the Server MUST deliver the
                 // message to the Client respecting the maximum QoS of all the
                 // matching subscriptions" [MQTT-3.3.5-1].
-                self.close(ConnectionError::ProtocolViolation("QoS above the subscription's"))
+                self.close(ConnectionError::ProtocolViolation(
+                    "QoS above the subscription's",
+                ))
             }
-            (_, Packet::SubAck(SubAck { packet_id, return_codes })) => {
-                self.events.push_back(Event::Subscribed { packet_id, results: return_codes });
+            (
+                _,
+                Packet::SubAck(SubAck {
+                    packet_id,
+                    return_codes,
+                }),
+            ) => {
+                self.events.push_back(Event::Subscribed {
+                    packet_id,
+                    results: return_codes,
+                });
             }
             (_, Packet::PingResp) => self.ping_sent = None,
             (_, _) => self.close(ConnectionError::ProtocolViolation(

@@ -15,7 +15,9 @@ struct Broker {
 
 impl Broker {
     fn new() -> Self {
-        Self { received: Vec::new() }
+        Self {
+            received: Vec::new(),
+        }
     }
 
     /// Takes everything the client wants to send and decodes it.
@@ -54,8 +56,20 @@ fn connected(keep_alive_secs: u16) -> (Client, Broker) {
     client.connect(0).unwrap();
     let sent = broker.read(&mut client);
     assert!(matches!(&sent[..], [Packet::Connect(c)] if c.client_id == "test"));
-    broker.send(&mut client, 5, ConnAck { session_present: false, code: ConnectReturnCode::Accepted });
-    assert_eq!(events(&mut client), [Event::Connected { session_present: false }]);
+    broker.send(
+        &mut client,
+        5,
+        ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::Accepted,
+        },
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Connected {
+            session_present: false
+        }]
+    );
     (client, broker)
 }
 
@@ -63,19 +77,28 @@ fn connected(keep_alive_secs: u16) -> (Client, Broker) {
 fn subscribe_then_receive() {
     let (mut client, mut broker) = connected(30);
     let id = client
-        .subscribe(10, vec![SubscribeFilter::new("stat/+/POWER", QoS::AtMostOnce)])
+        .subscribe(
+            10,
+            vec![SubscribeFilter::new("stat/+/POWER", QoS::AtMostOnce)],
+        )
         .unwrap();
     assert!(matches!(&broker.read(&mut client)[..], [Packet::Subscribe(s)] if s.packet_id == id));
     broker.send(
         &mut client,
         11,
-        SubAck { packet_id: id, return_codes: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)] },
+        SubAck {
+            packet_id: id,
+            return_codes: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)],
+        },
     );
     broker.send(&mut client, 12, Publish::new("stat/a/POWER", "ON"));
     assert_eq!(
         events(&mut client),
         [
-            Event::Subscribed { packet_id: id, results: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)] },
+            Event::Subscribed {
+                packet_id: id,
+                results: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)]
+            },
             Event::Message(Publish::new("stat/a/POWER", "ON")),
         ]
     );
@@ -85,14 +108,23 @@ fn subscribe_then_receive() {
 fn two_packets_in_one_chunk_and_one_split_in_two() {
     let (mut client, _broker) = connected(30);
     let mut bytes = Vec::new();
-    Packet::from(Publish::new("a", "1")).encode(Protocol::V311, &mut bytes).unwrap();
-    Packet::from(Publish::new("b", "2")).encode(Protocol::V311, &mut bytes).unwrap();
-    Packet::from(Publish::new("c", "3")).encode(Protocol::V311, &mut bytes).unwrap();
+    Packet::from(Publish::new("a", "1"))
+        .encode(Protocol::V311, &mut bytes)
+        .unwrap();
+    Packet::from(Publish::new("b", "2"))
+        .encode(Protocol::V311, &mut bytes)
+        .unwrap();
+    Packet::from(Publish::new("c", "3"))
+        .encode(Protocol::V311, &mut bytes)
+        .unwrap();
     let split = bytes.len() - 3;
     client.handle_bytes(20, &bytes[..split]);
     assert_eq!(events(&mut client).len(), 2);
     client.handle_bytes(21, &bytes[split..]);
-    assert_eq!(events(&mut client), [Event::Message(Publish::new("c", "3"))]);
+    assert_eq!(
+        events(&mut client),
+        [Event::Message(Publish::new("c", "3"))]
+    );
 }
 
 #[test]
@@ -101,7 +133,10 @@ fn keepalive_pings_when_idle_and_dies_without_pingresp() {
     // Connected at t=5: the first ping is due 30 s later.
     assert_eq!(client.poll_timeout(), Some(30_005));
     client.handle_timeout(30_004);
-    assert!(broker.read(&mut client).is_empty(), "no ping before it is due");
+    assert!(
+        broker.read(&mut client).is_empty(),
+        "no ping before it is due"
+    );
     client.handle_timeout(30_005);
     assert_eq!(broker.read(&mut client), [Packet::PingReq]);
     broker.send(&mut client, 30_100, Packet::PingResp);
@@ -116,7 +151,10 @@ fn keepalive_pings_when_idle_and_dies_without_pingresp() {
     let deadline = client.poll_timeout().unwrap();
     assert_eq!(deadline, 80_000);
     client.handle_timeout(deadline);
-    assert_eq!(events(&mut client), [Event::Disconnected(ConnectionError::KeepAliveTimeout)]);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionError::KeepAliveTimeout)]
+    );
     assert_eq!(client.state(), SessionState::Disconnected);
     assert_eq!(client.poll_timeout(), None);
 }
@@ -133,7 +171,10 @@ fn no_connack_times_out() {
     client.connect(1_000).unwrap();
     assert_eq!(client.poll_timeout(), Some(11_000));
     client.handle_timeout(11_000);
-    assert_eq!(events(&mut client), [Event::Disconnected(ConnectionError::ConnectTimeout)]);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionError::ConnectTimeout)]
+    );
 }
 
 #[test]
@@ -141,10 +182,19 @@ fn refused_connack_is_surfaced_with_its_code() {
     let mut client = Client::new(ConnectOptions::new("t"));
     let broker = Broker::new();
     client.connect(0).unwrap();
-    broker.send(&mut client, 1, ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized });
+    broker.send(
+        &mut client,
+        1,
+        ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::NotAuthorized,
+        },
+    );
     assert_eq!(
         events(&mut client),
-        [Event::Disconnected(ConnectionError::Refused(ConnectReturnCode::NotAuthorized))]
+        [Event::Disconnected(ConnectionError::Refused(
+            ConnectReturnCode::NotAuthorized
+        ))]
     );
 }
 
@@ -176,7 +226,10 @@ fn malformed_input_closes_without_panic() {
 #[test]
 fn publish_when_not_connected_is_refused() {
     let mut client = Client::new(ConnectOptions::new("t"));
-    assert_eq!(client.publish(0, Publish::new("a", "b")), Err(PublishError::NotConnected));
+    assert_eq!(
+        client.publish(0, Publish::new("a", "b")),
+        Err(PublishError::NotConnected)
+    );
 }
 
 #[test]
@@ -184,7 +237,10 @@ fn disconnect_sends_disconnect_and_reports_it() {
     let (mut client, mut broker) = connected(30);
     client.disconnect(50);
     assert_eq!(broker.read(&mut client), [Packet::Disconnect]);
-    assert_eq!(events(&mut client), [Event::Disconnected(ConnectionError::LocallyClosed)]);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionError::LocallyClosed)]
+    );
 }
 
 #[test]
@@ -192,9 +248,27 @@ fn reconnect_after_transport_loss() {
     let (mut client, mut broker) = connected(30);
     client.handle_bytes(6, &[0x30]); // half a packet, then the socket dies
     client.handle_transport_closed(7);
-    assert_eq!(events(&mut client), [Event::Disconnected(ConnectionError::TransportClosed)]);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionError::TransportClosed)]
+    );
     client.connect(100).unwrap();
-    assert!(matches!(&broker.read(&mut client)[..], [Packet::Connect(_)]));
-    broker.send(&mut client, 101, ConnAck { session_present: false, code: ConnectReturnCode::Accepted });
-    assert_eq!(events(&mut client), [Event::Connected { session_present: false }]);
+    assert!(matches!(
+        &broker.read(&mut client)[..],
+        [Packet::Connect(_)]
+    ));
+    broker.send(
+        &mut client,
+        101,
+        ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::Accepted,
+        },
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Connected {
+            session_present: false
+        }]
+    );
 }

@@ -93,7 +93,9 @@ impl fmt::Display for DecodeError {
             Self::InvalidConnectFlags => f.write_str("invalid CONNECT flags"),
             Self::InvalidConnAckFlags => f.write_str("reserved CONNACK flags are set"),
             Self::InvalidConnectReturnCode(c) => write!(f, "invalid CONNACK return code {c}"),
-            Self::InvalidSubscriptionOptions => f.write_str("reserved subscription option bits set"),
+            Self::InvalidSubscriptionOptions => {
+                f.write_str("reserved subscription option bits set")
+            }
             Self::InvalidSubAckReturnCode(c) => write!(f, "invalid SUBACK return code {c}"),
             Self::NoTopicFilters => f.write_str("SUBSCRIBE without topic filters"),
             Self::Unsupported => f.write_str("packet type or protocol version not supported yet"),

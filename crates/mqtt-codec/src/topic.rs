@@ -78,7 +78,17 @@ mod tests {
 
     #[test]
     fn topic_filters() {
-        for ok in ["#", "+", "a/#", "+/+", "a/+/b", "/+", "a//b", "+/tennis/#", "sport/"] {
+        for ok in [
+            "#",
+            "+",
+            "a/#",
+            "+/+",
+            "a/+/b",
+            "/+",
+            "a//b",
+            "+/tennis/#",
+            "sport/",
+        ] {
             assert!(is_valid_topic_filter(ok), "{ok}");
         }
         for bad in ["", "a#", "a/#/b", "a+", "a/b+/c", "#/", "##", "a\0"] {
@@ -91,8 +101,16 @@ mod tests {
     fn spec_matching_examples() {
         let cases = [
             ("sport/tennis/player1/#", "sport/tennis/player1", true),
-            ("sport/tennis/player1/#", "sport/tennis/player1/ranking", true),
-            ("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true),
+            (
+                "sport/tennis/player1/#",
+                "sport/tennis/player1/ranking",
+                true,
+            ),
+            (
+                "sport/tennis/player1/#",
+                "sport/tennis/player1/score/wimbledon",
+                true,
+            ),
             ("sport/#", "sport", true),
             ("sport/tennis/+", "sport/tennis/player1", true),
             ("sport/tennis/+", "sport/tennis/player1/ranking", false),

@@ -3,8 +3,7 @@
 
 use mqtt_codec::{
     decode_slice, Bytes, ConnAck, Connect, ConnectReturnCode, DecodeError, Decoder, EncodeError,
-    LastWill, Packet, Protocol, Publish, QoS, SubAck, SubAckReturnCode, Subscribe,
-    SubscribeFilter,
+    LastWill, Packet, Protocol, Publish, QoS, SubAck, SubAckReturnCode, Subscribe, SubscribeFilter,
 };
 
 const MAX: usize = 1 << 20;
@@ -78,27 +77,62 @@ vector!(
         password: Some(Bytes::from_static(b"pw")),
     },
     [
-        0x10, 36, // CONNECT
-        0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, // "MQTT", level 4
+        0x10,
+        36, // CONNECT
+        0x00,
+        0x04,
+        b'M',
+        b'Q',
+        b'T',
+        b'T',
+        0x04,        // "MQTT", level 4
         0b1110_1100, // user, password, will retain, will QoS 1, will flag
-        0x00, 0x0a, // keep alive
-        0x00, 0x01, b'c', // client id
-        0x00, 0x05, b't', b'/', b'L', b'W', b'T', // will topic
-        0x00, 0x07, b'O', b'f', b'f', b'l', b'i', b'n', b'e', // will payload
-        0x00, 0x01, b'u', // user name
-        0x00, 0x02, b'p', b'w', // password
+        0x00,
+        0x0a, // keep alive
+        0x00,
+        0x01,
+        b'c', // client id
+        0x00,
+        0x05,
+        b't',
+        b'/',
+        b'L',
+        b'W',
+        b'T', // will topic
+        0x00,
+        0x07,
+        b'O',
+        b'f',
+        b'f',
+        b'l',
+        b'i',
+        b'n',
+        b'e', // will payload
+        0x00,
+        0x01,
+        b'u', // user name
+        0x00,
+        0x02,
+        b'p',
+        b'w', // password
     ]
 );
 
 vector!(
     connack_accepted,
-    ConnAck { session_present: true, code: ConnectReturnCode::Accepted },
+    ConnAck {
+        session_present: true,
+        code: ConnectReturnCode::Accepted
+    },
     [0x20, 0x02, 0x01, 0x00]
 );
 
 vector!(
     connack_not_authorized,
-    ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized },
+    ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::NotAuthorized
+    },
     [0x20, 0x02, 0x00, 0x05]
 );
 
@@ -155,7 +189,11 @@ vector!(pingreq, Packet::PingReq, [0xc0, 0x00]);
 vector!(pingresp, Packet::PingResp, [0xd0, 0x00]);
 vector!(disconnect, Packet::Disconnect, [0xe0, 0x00]);
 
-malformed!(packet_type_zero, [0x00, 0x00], DecodeError::InvalidPacketType(0));
+malformed!(
+    packet_type_zero,
+    [0x00, 0x00],
+    DecodeError::InvalidPacketType(0)
+);
 malformed!(
     subscribe_wrong_flags,
     [0x80, 0x06, 0x00, 0x01, 0x00, 0x01, b'#', 0x00],
@@ -166,28 +204,76 @@ malformed!(
     [0xc1, 0x00],
     DecodeError::InvalidHeaderFlags(mqtt_codec::PacketType::PingReq)
 );
-malformed!(publish_qos3, [0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01], DecodeError::InvalidQoS);
+malformed!(
+    publish_qos3,
+    [0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01],
+    DecodeError::InvalidQoS
+);
 malformed!(
     publish_dup_on_qos0,
     [0x38, 0x03, 0x00, 0x01, b'a'],
     DecodeError::InvalidHeaderFlags(mqtt_codec::PacketType::Publish)
 );
-malformed!(publish_packet_id_zero, [0x32, 0x05, 0x00, 0x01, b'a', 0x00, 0x00], DecodeError::ZeroPacketId);
-malformed!(publish_wildcard_topic, [0x30, 0x03, 0x00, 0x01, b'+'], DecodeError::InvalidTopicName);
-malformed!(publish_empty_topic, [0x30, 0x02, 0x00, 0x00], DecodeError::InvalidTopicName);
-malformed!(publish_nul_in_topic, [0x30, 0x03, 0x00, 0x01, 0x00], DecodeError::InvalidUtf8);
+malformed!(
+    publish_packet_id_zero,
+    [0x32, 0x05, 0x00, 0x01, b'a', 0x00, 0x00],
+    DecodeError::ZeroPacketId
+);
+malformed!(
+    publish_wildcard_topic,
+    [0x30, 0x03, 0x00, 0x01, b'+'],
+    DecodeError::InvalidTopicName
+);
+malformed!(
+    publish_empty_topic,
+    [0x30, 0x02, 0x00, 0x00],
+    DecodeError::InvalidTopicName
+);
+malformed!(
+    publish_nul_in_topic,
+    [0x30, 0x03, 0x00, 0x01, 0x00],
+    DecodeError::InvalidUtf8
+);
 malformed!(
     publish_surrogate_in_topic,
     [0x30, 0x05, 0x00, 0x03, 0xed, 0xa0, 0x80],
     DecodeError::InvalidUtf8
 );
-malformed!(publish_topic_past_end, [0x30, 0x03, 0x00, 0x05, b'a'], DecodeError::UnexpectedEnd);
-malformed!(connack_trailing_byte, [0x20, 0x03, 0x00, 0x00, 0x00], DecodeError::TrailingData);
-malformed!(connack_reserved_flags, [0x20, 0x02, 0x02, 0x00], DecodeError::InvalidConnAckFlags);
-malformed!(connack_code_6, [0x20, 0x02, 0x00, 0x06], DecodeError::InvalidConnectReturnCode(6));
-malformed!(pingresp_with_body, [0xd0, 0x01, 0x00], DecodeError::TrailingData);
-malformed!(suback_code_3, [0x90, 0x03, 0x00, 0x01, 0x03], DecodeError::InvalidSubAckReturnCode(3));
-malformed!(subscribe_no_filters, [0x82, 0x02, 0x00, 0x01], DecodeError::NoTopicFilters);
+malformed!(
+    publish_topic_past_end,
+    [0x30, 0x03, 0x00, 0x05, b'a'],
+    DecodeError::UnexpectedEnd
+);
+malformed!(
+    connack_trailing_byte,
+    [0x20, 0x03, 0x00, 0x00, 0x00],
+    DecodeError::TrailingData
+);
+malformed!(
+    connack_reserved_flags,
+    [0x20, 0x02, 0x02, 0x00],
+    DecodeError::InvalidConnAckFlags
+);
+malformed!(
+    connack_code_6,
+    [0x20, 0x02, 0x00, 0x06],
+    DecodeError::InvalidConnectReturnCode(6)
+);
+malformed!(
+    pingresp_with_body,
+    [0xd0, 0x01, 0x00],
+    DecodeError::TrailingData
+);
+malformed!(
+    suback_code_3,
+    [0x90, 0x03, 0x00, 0x01, 0x03],
+    DecodeError::InvalidSubAckReturnCode(3)
+);
+malformed!(
+    subscribe_no_filters,
+    [0x82, 0x02, 0x00, 0x01],
+    DecodeError::NoTopicFilters
+);
 malformed!(
     subscribe_reserved_qos_bits,
     [0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'#', 0x04],
@@ -239,11 +325,19 @@ fn stream() -> Vec<u8> {
 
 fn packets() -> Vec<Packet> {
     vec![
-        ConnAck { session_present: false, code: ConnectReturnCode::Accepted }.into(),
+        ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::Accepted,
+        }
+        .into(),
         Publish::new("stat/plug/POWER", Bytes::from_static(b"ON")).into(),
         Packet::PingResp,
         Publish::new("tele/plug/SENSOR", vec![b'x'; 300]).into(),
-        SubAck { packet_id: 7, return_codes: vec![SubAckReturnCode::Failure] }.into(),
+        SubAck {
+            packet_id: 7,
+            return_codes: vec![SubAckReturnCode::Failure],
+        }
+        .into(),
     ]
 }
 
@@ -292,7 +386,10 @@ fn oversized_packet_is_refused_from_its_header_alone() {
     decoder.feed(&[0x30, 0xff, 0xff, 0xff, 0x7f]);
     assert_eq!(
         decoder.next_packet(),
-        Err(DecodeError::PacketTooLarge { size: 268_435_460, max: 1024 })
+        Err(DecodeError::PacketTooLarge {
+            size: 268_435_460,
+            max: 1024
+        })
     );
     assert!(decoder.buffered() < 1024);
     // The stream is dead: later input cannot revive it.
@@ -306,7 +403,10 @@ fn oversized_packet_is_refused_from_its_header_alone() {
 #[test]
 fn max_packet_size_counts_the_whole_packet() {
     // PINGRESP is 2 bytes: allowed at max 2, refused at max 1.
-    assert_eq!(decode_slice(&[0xd0, 0x00], Protocol::V311, 2), Ok(Some((Packet::PingResp, 2))));
+    assert_eq!(
+        decode_slice(&[0xd0, 0x00], Protocol::V311, 2),
+        Ok(Some((Packet::PingResp, 2)))
+    );
     assert_eq!(
         decode_slice(&[0xd0, 0x00], Protocol::V311, 1),
         Err(DecodeError::PacketTooLarge { size: 2, max: 1 })
@@ -319,14 +419,20 @@ fn payloads_are_slices_of_the_received_buffer() {
     // addresses would be unrelated; as slices of one buffer they lie exactly
     // as far apart as in the stream.
     let mut bytes = Vec::new();
-    Packet::from(Publish::new("t", vec![1u8; 64])).encode(Protocol::V311, &mut bytes).unwrap();
+    Packet::from(Publish::new("t", vec![1u8; 64]))
+        .encode(Protocol::V311, &mut bytes)
+        .unwrap();
     let first_len = bytes.len();
-    Packet::from(Publish::new("t", vec![2u8; 64])).encode(Protocol::V311, &mut bytes).unwrap();
+    Packet::from(Publish::new("t", vec![2u8; 64]))
+        .encode(Protocol::V311, &mut bytes)
+        .unwrap();
     let mut decoder = Decoder::new(Protocol::V311, MAX);
     decoder.feed(&bytes);
     let mut payloads = Vec::new();
     while let Some(packet) = decoder.next_packet().unwrap() {
-        let Packet::Publish(publish) = packet else { panic!("expected PUBLISH") };
+        let Packet::Publish(publish) = packet else {
+            panic!("expected PUBLISH")
+        };
         payloads.push(publish.payload);
     }
     let distance = payloads[1].as_ptr() as usize - payloads[0].as_ptr() as usize;
@@ -337,14 +443,29 @@ fn payloads_are_slices_of_the_received_buffer() {
 fn encode_refuses_what_decode_would_refuse() {
     let mut out = Vec::new();
     let wildcard = Packet::from(Publish::new("a/+", Bytes::new()));
-    assert_eq!(wildcard.encode(Protocol::V311, &mut out), Err(EncodeError::InvalidTopicName));
+    assert_eq!(
+        wildcard.encode(Protocol::V311, &mut out),
+        Err(EncodeError::InvalidTopicName)
+    );
     let mut qos1 = Publish::new("a", Bytes::new());
     qos1.qos = QoS::AtLeastOnce;
-    assert_eq!(Packet::from(qos1.clone()).encode(Protocol::V311, &mut out), Err(EncodeError::PacketIdMismatch));
+    assert_eq!(
+        Packet::from(qos1.clone()).encode(Protocol::V311, &mut out),
+        Err(EncodeError::PacketIdMismatch)
+    );
     qos1.packet_id = Some(0);
-    assert_eq!(Packet::from(qos1).encode(Protocol::V311, &mut out), Err(EncodeError::ZeroPacketId));
-    let empty = Packet::from(Subscribe { packet_id: 1, filters: vec![] });
-    assert_eq!(empty.encode(Protocol::V311, &mut out), Err(EncodeError::NoTopicFilters));
+    assert_eq!(
+        Packet::from(qos1).encode(Protocol::V311, &mut out),
+        Err(EncodeError::ZeroPacketId)
+    );
+    let empty = Packet::from(Subscribe {
+        packet_id: 1,
+        filters: vec![],
+    });
+    assert_eq!(
+        empty.encode(Protocol::V311, &mut out),
+        Err(EncodeError::NoTopicFilters)
+    );
     let long = Packet::from(Publish::new("x".repeat(70_000), Bytes::new()));
     assert!(long.encode(Protocol::V311, &mut out).is_err());
 }
@@ -352,13 +473,22 @@ fn encode_refuses_what_decode_would_refuse() {
 #[test]
 fn mqtt5_is_refused_until_implemented() {
     let mut out = Vec::new();
-    assert_eq!(Packet::PingReq.encode(Protocol::V5, &mut out), Err(EncodeError::Unsupported));
-    assert_eq!(decode_slice(&[0xd0, 0x00], Protocol::V5, MAX), Err(DecodeError::Unsupported));
+    assert_eq!(
+        Packet::PingReq.encode(Protocol::V5, &mut out),
+        Err(EncodeError::Unsupported)
+    );
+    assert_eq!(
+        decode_slice(&[0xd0, 0x00], Protocol::V5, MAX),
+        Err(DecodeError::Unsupported)
+    );
 }
 
 #[test]
 fn errors_map_to_mqtt5_reason_codes() {
-    assert_eq!(DecodeError::PacketTooLarge { size: 2, max: 1 }.reason_code(), 0x95);
+    assert_eq!(
+        DecodeError::PacketTooLarge { size: 2, max: 1 }.reason_code(),
+        0x95
+    );
     assert_eq!(DecodeError::TrailingData.reason_code(), 0x81);
     assert_eq!(DecodeError::InvalidPacketType(0).reason_code(), 0x82);
 }

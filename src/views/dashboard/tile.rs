@@ -13,9 +13,7 @@ pub fn Tile(
     key: DeviceKey,
 ) -> impl IntoView {
     let state = use_app_state();
-    let Some(device) = state.tile(&key) else {
-        return None;
-    };
+    let device = state.tile(&key)?;
     let id = key.id.clone();
     let online = {
         let device = device.clone();
@@ -63,7 +61,10 @@ fn OutletRow(device: DeviceKey, tile_id: String, outlet: Outlet) -> impl IntoVie
     };
     let pending = outlet.pending.is_some();
     let label = match (outlet.pending, outlet.confirmed) {
-        (Some(p), _) => format!("switching {}…", if p.want == Power::On { "on" } else { "off" }),
+        (Some(p), _) => format!(
+            "switching {}…",
+            if p.want == Power::On { "on" } else { "off" }
+        ),
         (None, Some(Power::On)) => "ON".into(),
         (None, Some(Power::Off)) => "OFF".into(),
         (None, None) => "unknown".into(),

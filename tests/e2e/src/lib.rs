@@ -32,7 +32,9 @@ pub fn target_dir() -> PathBuf {
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// Waits until something accepts TCP connections on `port`.
@@ -134,7 +136,12 @@ impl Mosquitto {
             guard.check_alive()?;
             return Err(err);
         }
-        Ok(Self { tcp_port, ws_port, dir: dir.to_path_buf(), guard })
+        Ok(Self {
+            tcp_port,
+            ws_port,
+            dir: dir.to_path_buf(),
+            guard,
+        })
     }
 
     /// The WebSocket URL the app connects to.
@@ -181,7 +188,10 @@ impl Devsim {
             .map_err(|err| {
                 io::Error::new(
                     err.kind(),
-                    format!("cannot start {} (run `cargo build -p devsim`): {err}", binary.display()),
+                    format!(
+                        "cannot start {} (run `cargo build -p devsim`): {err}",
+                        binary.display()
+                    ),
                 )
             })?;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -194,7 +204,11 @@ impl Devsim {
                 }
             }
         });
-        let mut devsim = Self { lines, seen: Vec::new(), guard: Guard::new("devsim", child) };
+        let mut devsim = Self {
+            lines,
+            seen: Vec::new(),
+            guard: Guard::new("devsim", child),
+        };
         for topic in tasmota {
             let name = topic.split(':').next().unwrap_or(topic);
             devsim.wait_for_line(&format!("ready {name}"), Duration::from_secs(10))?;
@@ -216,7 +230,10 @@ impl Devsim {
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
-                        format!("devsim did not print {expected:?} within {timeout:?}; it printed {:?}", self.seen),
+                        format!(
+                            "devsim did not print {expected:?} within {timeout:?}; it printed {:?}",
+                            self.seen
+                        ),
                     ))
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -258,7 +275,10 @@ impl StaticServer {
         if !root.join("index.html").is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{} has no index.html: build the app with trunk first", root.display()),
+                format!(
+                    "{} has no index.html: build the app with trunk first",
+                    root.display()
+                ),
             ));
         }
         let server = tiny_http::Server::http((Ipv4Addr::LOCALHOST, port))
@@ -273,7 +293,11 @@ impl StaticServer {
                 let _ = request.respond(response);
             }
         });
-        Ok(Self { port, server, thread: Some(thread) })
+        Ok(Self {
+            port,
+            server,
+            thread: Some(thread),
+        })
     }
 
     /// The app's URL.
@@ -295,7 +319,11 @@ fn serve(root: &Path, url: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let relative = path.trim_start_matches('/');
     let safe = !relative.split('/').any(|part| part == "..");
-    let mut file = root.join(if relative.is_empty() { "index.html" } else { relative });
+    let mut file = root.join(if relative.is_empty() {
+        "index.html"
+    } else {
+        relative
+    });
     if safe && !file.is_file() && Path::new(relative).extension().is_none() {
         file = root.join("index.html");
     }
@@ -334,8 +362,15 @@ pub fn http_request(port: u16, method: &str, path: &str, body: Option<&str>) -> 
     )?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).or_else(|err| {
-        if response.is_empty() { Err(err) } else { Ok(0) }
+        if response.is_empty() {
+            Err(err)
+        } else {
+            Ok(0)
+        }
     })?;
     let text = String::from_utf8_lossy(&response);
-    Ok(text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default())
 }

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::{free_port, http_request, target_dir, workspace_root, Devsim, Guard, Mosquitto, StaticServer};
+use e2e::{
+    free_port, http_request, target_dir, workspace_root, Devsim, Guard, Mosquitto, StaticServer,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -55,10 +57,14 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start chromedriver (cargo xtask test installs it): {e}"))?;
+            .map_err(|e| {
+                format!("cannot start chromedriver (cargo xtask test installs it): {e}")
+            })?;
         let driver = Guard::new("chromedriver", child);
         let start = Instant::now();
-        while !http_request(port, "GET", "/status", None).is_ok_and(|b| b.contains("\"ready\":true")) {
+        while !http_request(port, "GET", "/status", None)
+            .is_ok_and(|b| b.contains("\"ready\":true"))
+        {
             if start.elapsed() > WAIT {
                 return Err("chromedriver did not become ready".into());
             }
@@ -78,7 +84,9 @@ impl Browser {
             },
             "goog:loggingPrefs": { "browser": "ALL" },
         });
-        let serde_json::Value::Object(caps) = caps else { unreachable!() };
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
@@ -88,7 +96,13 @@ impl Browser {
             .and_then(|c| c.get("goog:processID"))
             .and_then(|v| v.as_u64())
             .map(|pid| pid as u32);
-        Ok(Self { client, driver_port: port, browser_pid, dir: dir.to_path_buf(), _driver: driver })
+        Ok(Self {
+            client,
+            driver_port: port,
+            browser_pid,
+            dir: dir.to_path_buf(),
+            _driver: driver,
+        })
     }
 
     /// Saves a screenshot and the console log (which chromedriver drains).
@@ -100,7 +114,9 @@ impl Browser {
     }
 
     async fn console_log(&self) -> String {
-        let Ok(Some(session)) = self.client.session_id().await else { return String::new() };
+        let Ok(Some(session)) = self.client.session_id().await else {
+            return String::new();
+        };
         http_request(
             self.driver_port,
             "POST",
@@ -111,21 +127,36 @@ impl Browser {
     }
 
     async fn text(&self, testid: &str) -> Result<String> {
-        Ok(self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?.text().await?)
+        Ok(self
+            .client
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await?
+            .text()
+            .await?)
     }
 
     async fn attr(&self, testid: &str, attr: &str) -> Result<Option<String>> {
-        let element = self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?;
+        let element = self
+            .client
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await?;
         Ok(element.attr(attr).await?)
     }
 
     async fn click(&self, testid: &str) -> Result {
-        self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?.click().await?;
+        self.client
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await?
+            .click()
+            .await?;
         Ok(())
     }
 
     async fn type_into(&self, testid: &str, text: &str) -> Result {
-        let input = self.client.find(Locator::Css(&format!("[data-testid='{testid}']"))).await?;
+        let input = self
+            .client
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await?;
         input.clear().await?;
         input.send_keys(text).await?;
         Ok(())
@@ -137,7 +168,10 @@ impl Drop for Browser {
         let _ = http_request(self.driver_port, "GET", "/shutdown", None);
         if let Some(pid) = self.browser_pid {
             // Only if /shutdown left it running; quiet if it is gone.
-            let _ = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status();
+            let _ = Command::new("kill")
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
@@ -157,7 +191,10 @@ where
             Err(e) => last = e.to_string(),
         }
         if start.elapsed() > WAIT {
-            return Err(format!("timed out after {WAIT:?} waiting for {what} (last error: {last})").into());
+            return Err(format!(
+                "timed out after {WAIT:?} waiting for {what} (last error: {last})"
+            )
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -167,24 +204,43 @@ where
 /// fails the test with the error.
 async fn with_browser(test: &str, body: impl AsyncFnOnce(&Browser, &std::path::Path) -> Result) {
     let dir = artifacts(test);
-    let browser = Browser::start(&dir).await.unwrap_or_else(|e| panic!("{test}: {e}"));
+    let browser = Browser::start(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
     let result = body(&browser, &dir).await;
     if let Err(err) = result {
         browser.save_artifacts().await;
         drop(browser);
-        panic!("{test}: {err}\n(screenshot and console log in {})", dir.display());
+        panic!(
+            "{test}: {err}\n(screenshot and console log in {})",
+            dir.display()
+        );
     }
 }
 
-async fn connect_with_form(browser: &Browser, server: &StaticServer, broker: &Mosquitto, client_id: &str) -> Result {
+async fn connect_with_form(
+    browser: &Browser,
+    server: &StaticServer,
+    broker: &Mosquitto,
+    client_id: &str,
+) -> Result {
     browser.client.goto(&server.url()).await?;
-    browser.client.wait().at_most(WAIT).for_element(Locator::Css("[data-testid='broker-url']")).await?;
+    browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid='broker-url']"))
+        .await?;
     browser.type_into("broker-url", &broker.ws_url()).await?;
     browser.type_into("client-id", client_id).await?;
     browser.click("connect").await?;
     // SUBACK before anything else, or a publish could race the subscription.
     wait_until("the connection state 'subscribed'", || async {
-        Ok(browser.attr("connection-status", "data-state").await?.as_deref() == Some("subscribed"))
+        Ok(browser
+            .attr("connection-status", "data-state")
+            .await?
+            .as_deref()
+            == Some("subscribed"))
     })
     .await
 }
@@ -206,7 +262,12 @@ async fn toggle_round_trip_through_mosquitto_and_devsim() {
 
         // Discovered from its retained LWT; its state comes from the query
         // the app publishes on discovery.
-        browser.client.wait().at_most(WAIT).for_element(Locator::Css("[data-testid='tile-plug1']")).await?;
+        browser
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css("[data-testid='tile-plug1']"))
+            .await?;
         wait_for_state(browser, "state-plug1-1", "OFF").await?;
         devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ", WAIT)?;
 
@@ -246,7 +307,10 @@ async fn unconfirmed_toggle_stays_pending_then_fails_and_lwt_shows_offline() {
         browser.click("toggle-plug2-1").await?;
         wait_for_state(browser, "state-plug2-1", "switching on…").await?;
         wait_until("the no-confirmation error", || async {
-            Ok(browser.text("error-plug2-1").await?.contains("no confirmation"))
+            Ok(browser
+                .text("error-plug2-1")
+                .await?
+                .contains("no confirmation"))
         })
         .await?;
         wait_for_state(browser, "state-plug2-1", "OFF").await?;
@@ -265,7 +329,11 @@ async fn connecting_where_no_broker_listens_shows_a_clear_error() {
             .goto(&format!("{}?broker=ws://127.0.0.1:{closed}/", server.url()))
             .await?;
         wait_until("the connection state 'error'", || async {
-            Ok(browser.attr("connection-status", "data-state").await?.as_deref() == Some("error"))
+            Ok(browser
+                .attr("connection-status", "data-state")
+                .await?
+                .as_deref()
+                == Some("error"))
         })
         .await?;
         let message = browser.text("connection-error").await?;
@@ -282,9 +350,15 @@ async fn connecting_where_no_broker_listens_shows_a_clear_error() {
 async fn a_tcp_url_is_refused_before_connecting() {
     with_browser("tcp_url", async |browser, _dir| {
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&format!("{}?broker=mqtt://127.0.0.1:1883", server.url())).await?;
+        browser
+            .client
+            .goto(&format!("{}?broker=mqtt://127.0.0.1:1883", server.url()))
+            .await?;
         wait_until("an error about raw TCP", || async {
-            Ok(browser.text("connection-error").await?.contains("cannot open mqtt://"))
+            Ok(browser
+                .text("connection-error")
+                .await?
+                .contains("cannot open mqtt://"))
         })
         .await
     })

@@ -91,7 +91,8 @@ impl Connect {
             // "If the Will Flag is set to 1, the value of Will QoS can be 0
             // (0x00), 1 (0x01), or 2 (0x02). It MUST NOT be 3 (0x03)"
             // [MQTT-3.1.2-14].
-            let qos = QoS::from_bits(will_qos_bits).map_err(|_| DecodeError::InvalidConnectFlags)?;
+            let qos =
+                QoS::from_bits(will_qos_bits).map_err(|_| DecodeError::InvalidConnectFlags)?;
             let topic = r.string()?;
             if !is_valid_topic_name(&topic) {
                 return Err(DecodeError::InvalidTopicName);
