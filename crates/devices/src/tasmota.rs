@@ -3,12 +3,14 @@
 //! - `tele/<t>/LWT`: `Online` / `Offline` (retained; the will).
 //! - `stat/<t>/POWER` or `stat/<t>/POWER<n>`: `ON` / `OFF`.
 //! - `stat/<t>/RESULT`: JSON such as `{"POWER":"ON"}` or `{"POWER2":"OFF"}`.
-//! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`; an empty
-//!   payload asks for the current state.
+//! - `tele/<t>/STATE`: periodic JSON with every relay (`"POWER1":"ON", …`).
+//! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`. `cmnd/<t>/STATE`
+//!   with an empty payload asks for the state of every relay (answered on
+//!   `stat/<t>/RESULT`); an empty `POWER` would report relay 1 only.
 
 use crate::dashboard::{Device, Power, PublishRequest};
 
-pub(crate) const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "stat/+/+"];
+pub(crate) const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "stat/+/+"];
 
 /// A Tasmota message this adapter understands.
 pub(crate) struct Message<'a> {
@@ -35,7 +37,7 @@ pub(crate) fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
             "Offline" => Kind::Online(false),
             _ => return None,
         },
-        ("stat", "RESULT") => {
+        ("stat", "RESULT") | ("tele", "STATE") => {
             let json: serde_json::Value = serde_json::from_str(payload).ok()?;
             let states: Vec<_> = json
                 .as_object()?
@@ -102,7 +104,7 @@ pub(crate) fn command(device: &str, index: u8, want: Power) -> PublishRequest {
     PublishRequest::new(power_topic(device, index), payload)
 }
 
-/// An empty `POWER` command: the device answers with its state.
+/// An empty `STATE` command: the device answers with every relay's state.
 pub(crate) fn query(device: &str) -> PublishRequest {
-    PublishRequest::new(power_topic(device, 1), Vec::new())
+    PublishRequest::new(format!("cmnd/{device}/STATE"), Vec::new())
 }

@@ -24,7 +24,7 @@ fn lwt_discovers_a_device_and_queries_its_state() {
     assert_eq!(
         update.publish,
         [PublishRequest {
-            topic: "cmnd/plug1/POWER".into(),
+            topic: "cmnd/plug1/STATE".into(),
             payload: vec![],
             qos: QoS::AtMostOnce
         }]
@@ -44,6 +44,10 @@ fn power_and_result_set_confirmed_state() {
     d.handle_message("stat/plug1/POWER", b"ON");
     d.handle_message("stat/plug1/RESULT", br#"{"POWER2":"OFF","Other":1}"#);
     d.handle_message("stat/plug1/POWER3", b"on");
+    d.handle_message(
+        "tele/plug1/STATE",
+        br#"{"Time":"2026-11-25T01:00:00","POWER4":"ON","Wifi":{"RSSI":80}}"#,
+    );
     let device = d.device(&key("plug1")).unwrap();
     let states: Vec<_> = device
         .outlets
@@ -55,7 +59,8 @@ fn power_and_result_set_confirmed_state() {
         [
             (1, Some(Power::On)),
             (2, Some(Power::Off)),
-            (3, Some(Power::On))
+            (3, Some(Power::On)),
+            (4, Some(Power::On))
         ]
     );
 }

@@ -4,8 +4,10 @@
 //! `cmnd/<topic>/POWER<n>` with `ON`, `OFF`, `TOGGLE` (any case; also `1`,
 //! `0`, `2`), and an empty payload asks for the state. The device answers on
 //! `stat/<topic>/RESULT` with `{"POWER":"ON"}` and on `stat/<topic>/POWER`
-//! with `ON`. Its will is `tele/<topic>/LWT` `Offline`, retained; after
-//! connecting it publishes `Online` there, retained.
+//! with `ON`. `cmnd/<topic>/STATE` answers on `stat/<topic>/RESULT` with every
+//! relay's state, the same JSON it publishes periodically on
+//! `tele/<topic>/STATE`. Its will is `tele/<topic>/LWT` `Offline`, retained;
+//! after connecting it publishes `Online` there, retained.
 
 use mqtt_client::{Bytes, LastWill, Publish, QoS};
 
@@ -46,6 +48,17 @@ impl TasmotaPlug {
         }
     }
 
+    /// `{"POWER":"ON"}`, or `{"POWER1":"ON","POWER2":"OFF",…}` with several relays.
+    fn state_json(&self) -> String {
+        let fields: Vec<String> = (1..=self.relays.len())
+            .map(|i| {
+                let value = if self.relays[i - 1] { "ON" } else { "OFF" };
+                format!("\"{}\":\"{value}\"", self.power_key(i))
+            })
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
     fn state_messages(&self, index: usize) -> Vec<Publish> {
         let key = self.power_key(index);
         let value = if self.relays[index - 1] { "ON" } else { "OFF" };
@@ -80,11 +93,10 @@ impl DeviceModel for TasmotaPlug {
     fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
         let mut online = Publish::new(format!("tele/{}/LWT", self.topic), "Online");
         online.retain = true;
-        let mut out = vec![online];
-        for index in 1..=self.relays.len() {
-            out.extend(self.state_messages(index));
-        }
-        out
+        vec![
+            online,
+            Publish::new(format!("tele/{}/STATE", self.topic), self.state_json()),
+        ]
     }
 
     fn handle_message(&mut self, _now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
@@ -95,6 +107,12 @@ impl DeviceModel for TasmotaPlug {
         else {
             return Vec::new();
         };
+        if command.eq_ignore_ascii_case("STATE") {
+            return vec![Publish::new(
+                format!("stat/{}/RESULT", self.topic),
+                self.state_json(),
+            )];
+        }
         let Some(index) = command
             .get(..5)
             .filter(|p| p.eq_ignore_ascii_case("POWER"))
@@ -180,6 +198,27 @@ mod tests {
         );
         assert_eq!(plug.relay(3), Some(true));
         assert_eq!(plug.relay(2), Some(false));
+    }
+
+    #[test]
+    fn state_reports_every_relay() {
+        let mut plug = TasmotaPlug::new("strip", 3);
+        answers(&mut plug, "cmnd/strip/POWER2", "ON");
+        assert_eq!(
+            answers(&mut plug, "cmnd/strip/STATE", ""),
+            [s(
+                "stat/strip/RESULT",
+                r#"{"POWER1":"OFF","POWER2":"ON","POWER3":"OFF"}"#
+            )]
+        );
+        let mut single = TasmotaPlug::new("p", 1);
+        assert_eq!(
+            answers(&mut single, "cmnd/p/state", "")[0].1,
+            r#"{"POWER":"OFF"}"#
+        );
+        let birth = single.on_connected(0);
+        assert_eq!(birth[1].topic, "tele/p/STATE");
+        assert_eq!(&birth[1].payload[..], br#"{"POWER":"OFF"}"#);
     }
 
     #[test]

@@ -176,8 +176,9 @@ impl Drop for Browser {
     }
 }
 
-/// Polls `check` until it returns true, at most `WAIT`.
-async fn wait_until<F, Fut>(what: &str, mut check: F) -> Result
+/// Polls `check` until it returns true, at most `WAIT`. On timeout saves
+/// the artifacts at once, while the servers the page talks to still run.
+async fn wait_until<F, Fut>(browser: &Browser, what: &str, mut check: F) -> Result
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool>>,
@@ -191,6 +192,7 @@ where
             Err(e) => last = e.to_string(),
         }
         if start.elapsed() > WAIT {
+            browser.save_artifacts().await;
             return Err(format!(
                 "timed out after {WAIT:?} waiting for {what} (last error: {last})"
             )
@@ -209,7 +211,9 @@ async fn with_browser(test: &str, body: impl AsyncFnOnce(&Browser, &std::path::P
         .unwrap_or_else(|e| panic!("{test}: {e}"));
     let result = body(&browser, &dir).await;
     if let Err(err) = result {
-        browser.save_artifacts().await;
+        if !dir.join("screenshot.png").exists() {
+            browser.save_artifacts().await;
+        }
         drop(browser);
         panic!(
             "{test}: {err}\n(screenshot and console log in {})",
@@ -235,7 +239,7 @@ async fn connect_with_form(
     browser.type_into("client-id", client_id).await?;
     browser.click("connect").await?;
     // SUBACK before anything else, or a publish could race the subscription.
-    wait_until("the connection state 'subscribed'", || async {
+    wait_until(browser, "the connection state 'subscribed'", || async {
         Ok(browser
             .attr("connection-status", "data-state")
             .await?
@@ -246,9 +250,11 @@ async fn connect_with_form(
 }
 
 async fn wait_for_state(browser: &Browser, testid: &str, expected: &str) -> Result {
-    wait_until(&format!("{testid} to read {expected:?}"), || async {
-        Ok(browser.text(testid).await? == expected)
-    })
+    wait_until(
+        browser,
+        &format!("{testid} to read {expected:?}"),
+        || async { Ok(browser.text(testid).await? == expected) },
+    )
     .await
 }
 
@@ -269,7 +275,7 @@ async fn toggle_round_trip_through_mosquitto_and_devsim() {
             .for_element(Locator::Css("[data-testid='tile-plug1']"))
             .await?;
         wait_for_state(browser, "state-plug1-1", "OFF").await?;
-        devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ", WAIT)?;
+        devsim.wait_for_line("recv plug1 cmnd/plug1/STATE ", WAIT)?;
 
         browser.click("toggle-plug1-1").await?;
         devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ON", WAIT)?;
@@ -306,7 +312,7 @@ async fn unconfirmed_toggle_stays_pending_then_fails_and_lwt_shows_offline() {
         // Nobody answers the command: pending, then an error on the tile.
         browser.click("toggle-plug2-1").await?;
         wait_for_state(browser, "state-plug2-1", "switching on…").await?;
-        wait_until("the no-confirmation error", || async {
+        wait_until(browser, "the no-confirmation error", || async {
             Ok(browser
                 .text("error-plug2-1")
                 .await?
@@ -328,7 +334,7 @@ async fn connecting_where_no_broker_listens_shows_a_clear_error() {
             .client
             .goto(&format!("{}?broker=ws://127.0.0.1:{closed}/", server.url()))
             .await?;
-        wait_until("the connection state 'error'", || async {
+        wait_until(browser, "the connection state 'error'", || async {
             Ok(browser
                 .attr("connection-status", "data-state")
                 .await?
@@ -354,13 +360,55 @@ async fn a_tcp_url_is_refused_before_connecting() {
             .client
             .goto(&format!("{}?broker=mqtt://127.0.0.1:1883", server.url()))
             .await?;
-        wait_until("an error about raw TCP", || async {
+        wait_until(browser, "an error about raw TCP", || async {
             Ok(browser
                 .text("connection-error")
                 .await?
                 .contains("cannot open mqtt://"))
         })
         .await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn query_parameters_prefill_the_form_and_connect() {
+    with_browser("query_autoconnect", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        // The demo's devices, so this test's screenshot shows the demo.
+        let _devsim = Devsim::start(broker.tcp_port, &["kitchen", "desk", "strip:4"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        let url = format!(
+            "{}?broker={}&client_id=e2e-query",
+            server.url(),
+            broker.ws_url()
+        );
+        browser.client.goto(&url).await?;
+        wait_until(browser, "the connection state 'subscribed'", || async {
+            Ok(browser
+                .attr("connection-status", "data-state")
+                .await?
+                .as_deref()
+                == Some("subscribed"))
+        })
+        .await?;
+        let field = browser
+            .client
+            .find(Locator::Css("[data-testid='client-id']"))
+            .await?;
+        if field.prop("value").await?.as_deref() != Some("e2e-query") {
+            return Err("client id not taken from the query".into());
+        }
+        // A 4-relay strip shows four outlets, each with its own state.
+        wait_for_state(browser, "state-strip-4", "OFF").await?;
+        wait_for_state(browser, "state-desk-1", "OFF").await?;
+        browser.click("toggle-strip-3").await?;
+        wait_for_state(browser, "state-strip-3", "ON").await?;
+        wait_for_state(browser, "state-strip-2", "OFF").await?;
+        browser.click("toggle-kitchen-1").await?;
+        wait_for_state(browser, "state-kitchen-1", "ON").await?;
+        browser.save_artifacts().await;
+        Ok(())
     })
     .await;
 }
