@@ -9,7 +9,7 @@
 //! `tele/<topic>/STATE`. Its will is `tele/<topic>/LWT` `Offline`, retained;
 //! after connecting it publishes `Online` there, retained.
 
-use mqtt_client::{Bytes, LastWill, Publish, QoS};
+use mqtt_client::{Bytes, LastWill, Publish};
 
 use crate::DeviceModel;
 
@@ -78,12 +78,11 @@ impl DeviceModel for TasmotaPlug {
     }
 
     fn will(&self) -> Option<LastWill> {
-        Some(LastWill {
-            topic: format!("tele/{}/LWT", self.topic),
-            payload: Bytes::from_static(b"Offline"),
-            qos: QoS::AtMostOnce,
-            retain: true,
-        })
+        Some(LastWill::new(
+            format!("tele/{}/LWT", self.topic),
+            Bytes::from_static(b"Offline"),
+            true,
+        ))
     }
 
     fn subscriptions(&self) -> Vec<String> {

@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use mqtt_codec::{
-    ConnAck, Connect, ConnectReturnCode, DecodeError, Decoder, EncodeError, Packet, Publish, QoS,
-    SubAck, SubAckReturnCode, Subscribe, SubscribeFilter,
+    ConnAck, Connect, DecodeError, Decoder, Disconnect, EncodeError, Packet, Properties, Publish,
+    QoS, ReasonCode, SubAck, Subscribe, SubscribeFilter,
 };
 
 use crate::options::ConnectOptions;
@@ -76,7 +76,7 @@ pub enum Event {
         /// The identifier [`Client::subscribe`] returned.
         packet_id: u16,
         /// One result per filter, in the order asked.
-        results: Vec<SubAckReturnCode>,
+        results: Vec<ReasonCode>,
     },
     /// The connection is over; close the transport once transmits are sent.
     Disconnected(ConnectionError),
@@ -87,7 +87,7 @@ pub enum Event {
 #[non_exhaustive]
 pub enum ConnectionError {
     /// The broker refused the CONNECT.
-    Refused(ConnectReturnCode),
+    Refused(ReasonCode),
     /// No CONNACK within the response timeout.
     ConnectTimeout,
     /// No PINGRESP within the response timeout: the connection is dead.
@@ -181,7 +181,8 @@ impl Client {
         let connect = Connect {
             protocol: self.options.protocol,
             client_id: self.options.client_id.clone(),
-            clean_session: self.options.clean_session,
+            clean_start: self.options.clean_start,
+            properties: Properties::default(),
             keep_alive: self.options.keep_alive_secs,
             will: self.options.will.clone(),
             username: self.options.username.clone(),
@@ -217,7 +218,7 @@ impl Client {
             return Err(PublishError::NotConnected);
         }
         let packet_id = self.next_packet_id();
-        self.send(now, &Subscribe { packet_id, filters }.into())
+        self.send(now, &Subscribe::new(packet_id, filters).into())
             .map_err(PublishError::Invalid)?;
         Ok(packet_id)
     }
@@ -227,7 +228,7 @@ impl Client {
     pub fn disconnect(&mut self, now: u64) {
         if self.state == SessionState::Connected {
             // DISCONNECT always encodes.
-            let _ = self.send(now, &Packet::Disconnect);
+            let _ = self.send(now, &Disconnect::normal().into());
         }
         self.close(ConnectionError::LocallyClosed);
     }
@@ -321,12 +322,13 @@ impl Client {
                 SessionState::Connecting,
                 Packet::ConnAck(ConnAck {
                     session_present,
-                    code,
+                    reason_code,
+                    ..
                 }),
             ) => {
                 self.connack_deadline = None;
-                if code != ConnectReturnCode::Accepted {
-                    return self.close(ConnectionError::Refused(code));
+                if !reason_code.is_success() {
+                    return self.close(ConnectionError::Refused(reason_code));
                 }
                 self.state = SessionState::Connected;
                 self.last_sent = now;
@@ -354,12 +356,13 @@ impl Client {
                 _,
                 Packet::SubAck(SubAck {
                     packet_id,
-                    return_codes,
+                    reason_codes,
+                    ..
                 }),
             ) => {
                 self.events.push_back(Event::Subscribed {
                     packet_id,
-                    results: return_codes,
+                    results: reason_codes,
                 });
             }
             (_, Packet::PingResp) => self.ping_sent = None,

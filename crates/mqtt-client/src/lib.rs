@@ -22,7 +22,7 @@ mod client;
 mod options;
 
 pub use mqtt_codec::{
-    Bytes, ConnectReturnCode, LastWill, Protocol, Publish, QoS, SubAckReturnCode, SubscribeFilter,
+    Bytes, LastWill, Properties, Protocol, Publish, QoS, ReasonCode, SubscribeFilter,
 };
 
 pub use crate::client::{Client, ConnectionError, Event, PublishError, SessionState};

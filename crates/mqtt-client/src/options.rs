@@ -18,8 +18,9 @@ pub struct ConnectOptions {
     pub password: Option<Bytes>,
     /// Keep-alive in seconds; 0 turns it off. Default 30.
     pub keep_alive_secs: u16,
-    /// Start without any stored session. Default true.
-    pub clean_session: bool,
+    /// Clean session (3.1.1) / clean start (5.0): start without any stored
+    /// session. Default true.
+    pub clean_start: bool,
     /// Last will, published by the broker if we vanish.
     pub will: Option<LastWill>,
     /// How long to wait for CONNACK and for PINGRESP, in milliseconds.
@@ -38,7 +39,7 @@ impl ConnectOptions {
             username: None,
             password: None,
             keep_alive_secs: 30,
-            clean_session: true,
+            clean_start: true,
             will: None,
             response_timeout_ms: 10_000,
             max_packet_size: 1 << 20,

@@ -2,10 +2,10 @@
 //! sleeps; time jumps to the engine's own deadlines.
 
 use mqtt_client::{
-    Client, ConnectOptions, ConnectReturnCode, ConnectionError, Event, Publish, PublishError, QoS,
-    SessionState, SubAckReturnCode, SubscribeFilter,
+    Client, ConnectOptions, ConnectionError, Event, Publish, PublishError, QoS, ReasonCode,
+    SessionState, SubscribeFilter,
 };
-use mqtt_codec::{decode_slice, ConnAck, Packet, Protocol, SubAck};
+use mqtt_codec::{decode_slice, ConnAck, Disconnect, Packet, Properties, Protocol, SubAck};
 
 /// The broker side of the conversation: decodes what the client sent and
 /// encodes scripted answers.
@@ -56,14 +56,7 @@ fn connected(keep_alive_secs: u16) -> (Client, Broker) {
     client.connect(0).unwrap();
     let sent = broker.read(&mut client);
     assert!(matches!(&sent[..], [Packet::Connect(c)] if c.client_id == "test"));
-    broker.send(
-        &mut client,
-        5,
-        ConnAck {
-            session_present: false,
-            code: ConnectReturnCode::Accepted,
-        },
-    );
+    broker.send(&mut client, 5, ConnAck::new(false, ReasonCode::SUCCESS));
     assert_eq!(
         events(&mut client),
         [Event::Connected {
@@ -88,7 +81,8 @@ fn subscribe_then_receive() {
         11,
         SubAck {
             packet_id: id,
-            return_codes: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)],
+            properties: Properties::default(),
+            reason_codes: vec![ReasonCode::GRANTED_QOS_0],
         },
     );
     broker.send(&mut client, 12, Publish::new("stat/a/POWER", "ON"));
@@ -97,7 +91,7 @@ fn subscribe_then_receive() {
         [
             Event::Subscribed {
                 packet_id: id,
-                results: vec![SubAckReturnCode::Granted(QoS::AtMostOnce)]
+                results: vec![ReasonCode::GRANTED_QOS_0]
             },
             Event::Message(Publish::new("stat/a/POWER", "ON")),
         ]
@@ -185,15 +179,12 @@ fn refused_connack_is_surfaced_with_its_code() {
     broker.send(
         &mut client,
         1,
-        ConnAck {
-            session_present: false,
-            code: ConnectReturnCode::NotAuthorized,
-        },
+        ConnAck::new(false, ReasonCode::NOT_AUTHORIZED),
     );
     assert_eq!(
         events(&mut client),
         [Event::Disconnected(ConnectionError::Refused(
-            ConnectReturnCode::NotAuthorized
+            ReasonCode::NOT_AUTHORIZED
         ))]
     );
 }
@@ -236,7 +227,10 @@ fn publish_when_not_connected_is_refused() {
 fn disconnect_sends_disconnect_and_reports_it() {
     let (mut client, mut broker) = connected(30);
     client.disconnect(50);
-    assert_eq!(broker.read(&mut client), [Packet::Disconnect]);
+    assert_eq!(
+        broker.read(&mut client),
+        [Packet::Disconnect(Disconnect::normal())]
+    );
     assert_eq!(
         events(&mut client),
         [Event::Disconnected(ConnectionError::LocallyClosed)]
@@ -257,14 +251,7 @@ fn reconnect_after_transport_loss() {
         &broker.read(&mut client)[..],
         [Packet::Connect(_)]
     ));
-    broker.send(
-        &mut client,
-        101,
-        ConnAck {
-            session_present: false,
-            code: ConnectReturnCode::Accepted,
-        },
-    );
+    broker.send(&mut client, 101, ConnAck::new(false, ReasonCode::SUCCESS));
     assert_eq!(
         events(&mut client),
         [Event::Connected {

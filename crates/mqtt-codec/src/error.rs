@@ -2,11 +2,13 @@
 
 use core::fmt;
 
+use crate::PacketType;
+
 /// Why received bytes are not a valid MQTT packet.
 ///
 /// Incomplete input is never an error: the decoder reports it as `Ok(None)`.
-/// Every variant maps to the MQTT 5 reason code a server or client would
-/// send in a DISCONNECT for it ([`DecodeError::reason_code`]).
+/// Every variant maps to the MQTT 5 reason code to send in a DISCONNECT for
+/// it ([`DecodeError::reason_code`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
@@ -23,15 +25,15 @@ pub enum DecodeError {
     UnexpectedEnd,
     /// Bytes are left over after the last field of the packet.
     TrailingData,
-    /// Packet type 0 or 15 (§2.2.1): reserved, or AUTH outside MQTT 5.
+    /// Packet type 0, or AUTH outside MQTT 5 (§2.1.2).
     InvalidPacketType(u8),
-    /// Reserved flag bits of the fixed header are wrong (§2.2.2).
-    InvalidHeaderFlags(crate::PacketType),
+    /// Reserved flag bits of the fixed header are wrong (§2.1.3).
+    InvalidHeaderFlags(PacketType),
     /// A QoS of 3 (§3.3.1.2).
     InvalidQoS,
-    /// A packet identifier of 0 where a non-zero one is required (§2.3.1).
+    /// A packet identifier of 0 where a non-zero one is required (§2.2.1).
     ZeroPacketId,
-    /// A string is not well-formed UTF-8, or holds U+0000 (§1.5.3).
+    /// A string is not well-formed UTF-8, or holds U+0000 (§1.5.4).
     InvalidUtf8,
     /// A topic name is empty or contains a wildcard (§4.7).
     InvalidTopicName,
@@ -45,15 +47,27 @@ pub enum DecodeError {
     InvalidConnectFlags,
     /// CONNACK with reserved flag bits set (§3.2.2.1).
     InvalidConnAckFlags,
-    /// CONNACK return code above 5 (§3.2.2.3).
-    InvalidConnectReturnCode(u8),
-    /// SUBSCRIBE with reserved bits set in a requested QoS byte (§3.8.3.1).
+    /// A reason or return code the packet may not carry.
+    InvalidReasonCode(u8),
+    /// A CONNACK refusing the connection but claiming a session (§3.2.2.1.1).
+    SessionPresentOnRefusal,
+    /// SUBSCRIBE with reserved option bits set, or retain handling 3 (§3.8.3.1).
     InvalidSubscriptionOptions,
-    /// SUBACK return code other than 0, 1, 2 or 0x80 (§3.9.3).
-    InvalidSubAckReturnCode(u8),
-    /// SUBSCRIBE without any topic filter (§3.8.3).
+    /// No Local on a shared subscription (§3.8.3.1).
+    NoLocalOnSharedSubscription,
+    /// SUBSCRIBE or UNSUBSCRIBE without any topic filter (§3.8.3, §3.10.3).
     NoTopicFilters,
-    /// A packet type or protocol version this build does not decode yet.
+    /// A property identifier MQTT 5 does not define (§2.2.2.2).
+    UnknownProperty(u8),
+    /// A property this packet may not carry (§2.2.2.2).
+    PropertyNotAllowed(u8),
+    /// A property that may appear once appears twice.
+    DuplicateProperty(u8),
+    /// A property value the spec forbids (e.g. Receive Maximum 0).
+    InvalidPropertyValue(u8),
+    /// PUBLISH with an empty topic and no topic alias (§3.3.2.1).
+    EmptyTopicWithoutAlias,
+    /// A protocol version this build does not decode.
     Unsupported,
 }
 
@@ -64,9 +78,16 @@ impl DecodeError {
         match self {
             Self::PacketTooLarge { .. } => 0x95,
             Self::UnsupportedProtocolLevel(_) => 0x84,
-            Self::InvalidTopicName => 0x90,
+            Self::InvalidTopicName | Self::EmptyTopicWithoutAlias => 0x90,
             Self::InvalidTopicFilter => 0x8F,
-            Self::InvalidPacketType(_) | Self::Unsupported => 0x82,
+            Self::InvalidPacketType(_)
+            | Self::Unsupported
+            | Self::DuplicateProperty(_)
+            | Self::InvalidPropertyValue(_)
+            | Self::InvalidReasonCode(_)
+            | Self::SessionPresentOnRefusal
+            | Self::NoLocalOnSharedSubscription
+            | Self::NoTopicFilters => 0x82,
             _ => 0x81,
         }
     }
@@ -92,13 +113,21 @@ impl fmt::Display for DecodeError {
             Self::UnsupportedProtocolLevel(l) => write!(f, "unsupported protocol level {l}"),
             Self::InvalidConnectFlags => f.write_str("invalid CONNECT flags"),
             Self::InvalidConnAckFlags => f.write_str("reserved CONNACK flags are set"),
-            Self::InvalidConnectReturnCode(c) => write!(f, "invalid CONNACK return code {c}"),
-            Self::InvalidSubscriptionOptions => {
-                f.write_str("reserved subscription option bits set")
+            Self::InvalidReasonCode(c) => write!(f, "reason code 0x{c:02X} not allowed here"),
+            Self::SessionPresentOnRefusal => {
+                f.write_str("CONNACK refuses the connection but sets session present")
             }
-            Self::InvalidSubAckReturnCode(c) => write!(f, "invalid SUBACK return code {c}"),
-            Self::NoTopicFilters => f.write_str("SUBSCRIBE without topic filters"),
-            Self::Unsupported => f.write_str("packet type or protocol version not supported yet"),
+            Self::InvalidSubscriptionOptions => f.write_str("invalid subscription options"),
+            Self::NoLocalOnSharedSubscription => {
+                f.write_str("No Local is not allowed on a shared subscription")
+            }
+            Self::NoTopicFilters => f.write_str("no topic filters"),
+            Self::UnknownProperty(id) => write!(f, "unknown property 0x{id:02X}"),
+            Self::PropertyNotAllowed(id) => write!(f, "property 0x{id:02X} not allowed here"),
+            Self::DuplicateProperty(id) => write!(f, "property 0x{id:02X} appears twice"),
+            Self::InvalidPropertyValue(id) => write!(f, "invalid value for property 0x{id:02X}"),
+            Self::EmptyTopicWithoutAlias => f.write_str("empty topic name without a topic alias"),
+            Self::Unsupported => f.write_str("protocol version not supported"),
         }
     }
 }
@@ -110,7 +139,7 @@ impl std::error::Error for DecodeError {}
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncodeError {
-    /// A string or binary field is longer than 65 535 bytes (§1.5.3).
+    /// A string or binary field is longer than 65 535 bytes (§1.5.4).
     FieldTooLong,
     /// The packet would exceed the 268 435 455-byte protocol maximum.
     PacketTooLarge,
@@ -118,34 +147,54 @@ pub enum EncodeError {
     InvalidTopicName,
     /// A topic filter is empty or has a misplaced wildcard (§4.7.1).
     InvalidTopicFilter,
-    /// A string holds U+0000 (§1.5.3).
+    /// A string holds U+0000 (§1.5.4).
     InvalidUtf8,
-    /// A packet identifier of 0 where a non-zero one is required (§2.3.1).
+    /// A packet identifier of 0 where a non-zero one is required (§2.2.1).
     ZeroPacketId,
     /// A QoS > 0 PUBLISH without a packet identifier, or QoS 0 with one.
     PacketIdMismatch,
-    /// A password without a user name (MQTT 3.1.1 §3.1.2.9).
-    PasswordWithoutUsername,
-    /// SUBSCRIBE without any topic filter (§3.8.3).
+    /// Something MQTT 3.1.1 cannot express: properties, AUTH, a password
+    /// without a user name, a reason code without a 3.1.1 equivalent.
+    NotInV311,
+    /// A reason code the packet may not carry.
+    InvalidReasonCode(u8),
+    /// SUBSCRIBE or UNSUBSCRIBE without any topic filter.
     NoTopicFilters,
-    /// A packet type or protocol version this build does not encode yet.
+    /// Retain handling 3, or No Local on a shared subscription.
+    InvalidSubscriptionOptions,
+    /// A property this packet may not carry.
+    PropertyNotAllowed(u8),
+    /// A property value the spec forbids (e.g. Topic Alias 0).
+    InvalidPropertyValue(u8),
+    /// A CONNACK refusing the connection but claiming a session.
+    SessionPresentOnRefusal,
+    /// A protocol version this build does not encode.
     Unsupported,
 }
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::FieldTooLong => "a string or binary field is longer than 65535 bytes",
-            Self::PacketTooLarge => "packet exceeds the MQTT maximum size",
-            Self::InvalidTopicName => "invalid topic name",
-            Self::InvalidTopicFilter => "invalid topic filter",
-            Self::InvalidUtf8 => "string contains U+0000",
-            Self::ZeroPacketId => "packet identifier 0 is not allowed",
-            Self::PacketIdMismatch => "packet identifier does not match the QoS",
-            Self::PasswordWithoutUsername => "MQTT 3.1.1 allows a password only with a user name",
-            Self::NoTopicFilters => "SUBSCRIBE needs at least one topic filter",
-            Self::Unsupported => "packet type or protocol version not supported yet",
-        })
+        match self {
+            Self::FieldTooLong => {
+                f.write_str("a string or binary field is longer than 65535 bytes")
+            }
+            Self::PacketTooLarge => f.write_str("packet exceeds the MQTT maximum size"),
+            Self::InvalidTopicName => f.write_str("invalid topic name"),
+            Self::InvalidTopicFilter => f.write_str("invalid topic filter"),
+            Self::InvalidUtf8 => f.write_str("string contains U+0000"),
+            Self::ZeroPacketId => f.write_str("packet identifier 0 is not allowed"),
+            Self::PacketIdMismatch => f.write_str("packet identifier does not match the QoS"),
+            Self::NotInV311 => f.write_str("MQTT 3.1.1 cannot express this"),
+            Self::InvalidReasonCode(c) => write!(f, "reason code 0x{c:02X} not allowed here"),
+            Self::NoTopicFilters => f.write_str("at least one topic filter is needed"),
+            Self::InvalidSubscriptionOptions => f.write_str("invalid subscription options"),
+            Self::PropertyNotAllowed(id) => write!(f, "property 0x{id:02X} not allowed here"),
+            Self::InvalidPropertyValue(id) => write!(f, "invalid value for property 0x{id:02X}"),
+            Self::SessionPresentOnRefusal => {
+                f.write_str("a refused CONNACK cannot set session present")
+            }
+            Self::Unsupported => f.write_str("protocol version not supported"),
+        }
     }
 }
 

@@ -37,6 +37,29 @@ impl Reader {
         Ok(self.buf.get_u16())
     }
 
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        if self.buf.len() < 4 {
+            return Err(DecodeError::UnexpectedEnd);
+        }
+        Ok(self.buf.get_u32())
+    }
+
+    /// A variable byte integer (§1.5.5 of MQTT 5): at most four bytes.
+    pub(crate) fn varint(&mut self) -> Result<usize, DecodeError> {
+        match crate::varint::decode(&self.buf)? {
+            Some((value, len)) => {
+                self.buf.advance(len);
+                Ok(value)
+            }
+            None => Err(DecodeError::UnexpectedEnd),
+        }
+    }
+
+    /// A reader over the next `len` bytes, which this one skips.
+    pub(crate) fn sub(&mut self, len: usize) -> Result<Self, DecodeError> {
+        self.take(len).map(Self::new)
+    }
+
     /// A non-zero packet identifier (§2.3.1: "MUST contain a non-zero 16-bit
     /// Packet Identifier" [MQTT-2.3.1-1]).
     pub(crate) fn packet_id(&mut self) -> Result<u16, DecodeError> {

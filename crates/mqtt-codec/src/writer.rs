@@ -36,3 +36,7 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
 pub(crate) fn field_len(data: &[u8]) -> usize {
     2 + data.len()
 }
+
+pub(crate) fn u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_be_bytes());
+}

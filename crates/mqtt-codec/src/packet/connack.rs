@@ -2,84 +2,78 @@
 
 use alloc::vec::Vec;
 
+use super::Protocol;
 use crate::error::{DecodeError, EncodeError};
+use crate::properties::{self, Context, Properties};
 use crate::reader::Reader;
+use crate::reason::{self, allowed, ReasonCode};
 use crate::writer;
 
 /// The server's answer to CONNECT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnAck {
-    /// Whether the server resumed a stored session (§3.2.2.2).
+    /// Whether the server resumed a stored session.
     pub session_present: bool,
-    /// Whether the connection was accepted, and if not, why.
-    pub code: ConnectReturnCode,
-}
-
-/// The CONNACK return code of MQTT 3.1.1 (§3.2.2.3, Table 3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConnectReturnCode {
-    /// 0: connection accepted.
-    Accepted = 0,
-    /// 1: the server does not support the requested protocol level.
-    UnacceptableProtocolVersion = 1,
-    /// 2: the client identifier is not allowed by the server.
-    IdentifierRejected = 2,
-    /// 3: the MQTT service is unavailable.
-    ServerUnavailable = 3,
-    /// 4: the user name or password is malformed.
-    BadUsernameOrPassword = 4,
-    /// 5: the client is not authorized to connect.
-    NotAuthorized = 5,
-}
-
-impl ConnectReturnCode {
-    fn from_byte(byte: u8) -> Result<Self, DecodeError> {
-        Ok(match byte {
-            0 => Self::Accepted,
-            1 => Self::UnacceptableProtocolVersion,
-            2 => Self::IdentifierRejected,
-            3 => Self::ServerUnavailable,
-            4 => Self::BadUsernameOrPassword,
-            5 => Self::NotAuthorized,
-            // "6-255 Reserved for future use".
-            other => return Err(DecodeError::InvalidConnectReturnCode(other)),
-        })
-    }
-
-    /// A sentence a user can act on.
-    pub fn description(self) -> &'static str {
-        match self {
-            Self::Accepted => "connection accepted",
-            Self::UnacceptableProtocolVersion => {
-                "the broker does not support this MQTT protocol version"
-            }
-            Self::IdentifierRejected => "the broker rejected the client id",
-            Self::ServerUnavailable => "the MQTT service is unavailable",
-            Self::BadUsernameOrPassword => "bad user name or password",
-            Self::NotAuthorized => "not authorized: check the user name and password",
-        }
-    }
+    /// Accepted (0), or why not. An MQTT 3.1.1 return code is decoded into
+    /// the MQTT 5 code that means the same (5 "not authorized" → 0x87).
+    pub reason_code: ReasonCode,
+    /// CONNACK properties (MQTT 5).
+    pub properties: Properties,
 }
 
 impl ConnAck {
-    pub(super) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
+    /// A CONNACK with this reason code and no properties.
+    pub fn new(session_present: bool, reason_code: ReasonCode) -> Self {
+        Self {
+            session_present,
+            reason_code,
+            properties: Properties::default(),
+        }
+    }
+
+    pub(super) fn decode(r: &mut Reader, protocol: Protocol) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
-        // "Bits 7-1 are reserved and MUST be set to 0" (§3.2.2.1).
+        // "Bits 7-1 are reserved and MUST be set to 0" [MQTT-3.2.2-1].
         if flags & !1 != 0 {
             return Err(DecodeError::InvalidConnAckFlags);
         }
-        let code = ConnectReturnCode::from_byte(r.u8()?)?;
+        let code = r.u8()?;
+        let reason_code = match protocol {
+            // 3.1.1 Table 3.1: "6-255 Reserved for future use".
+            Protocol::V311 => {
+                ReasonCode::from_v311_connack(code).ok_or(DecodeError::InvalidReasonCode(code))?
+            }
+            _ => reason::check(code, allowed::CONNACK)?,
+        };
+        let session_present = flags & 1 != 0;
+        // "If a Server sends a CONNACK packet containing a non-zero Reason
+        // Code it MUST set Session Present to 0" [MQTT-3.2.2-6].
+        if session_present && !reason_code.is_success() {
+            return Err(DecodeError::SessionPresentOnRefusal);
+        }
+        let properties = properties::decode_for(r, Context::ConnAck, protocol)?;
         Ok(Self {
-            session_present: flags & 1 != 0,
-            code,
+            session_present,
+            reason_code,
+            properties,
         })
     }
 
-    pub(super) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::header(out, 0x20, 2)?;
+    pub(super) fn encode(&self, out: &mut Vec<u8>, protocol: Protocol) -> Result<(), EncodeError> {
+        let code = match protocol {
+            Protocol::V311 => self
+                .reason_code
+                .to_v311_connack()
+                .ok_or(EncodeError::NotInV311)?,
+            _ => reason::check_out(self.reason_code, allowed::CONNACK)?,
+        };
+        if self.session_present && !self.reason_code.is_success() {
+            return Err(EncodeError::SessionPresentOnRefusal);
+        }
+        let len = 2 + properties::len_for(&self.properties, protocol)?;
+        writer::header(out, 0x20, len)?;
         out.push(u8::from(self.session_present));
-        out.push(self.code as u8);
-        Ok(())
+        out.push(code);
+        properties::encode_for(&self.properties, Context::ConnAck, protocol, out)
     }
 }

@@ -9,17 +9,25 @@ use crate::error::{DecodeError, EncodeError};
 use crate::reader::Reader;
 use crate::writer;
 
+mod ack;
+mod auth;
 mod connack;
 mod connect;
+mod disconnect;
 mod publish;
 mod suback;
 mod subscribe;
+mod unsubscribe;
 
-pub use connack::{ConnAck, ConnectReturnCode};
+pub use ack::{PubAck, PubComp, PubRec, PubRel};
+pub use auth::Auth;
+pub use connack::ConnAck;
 pub use connect::{Connect, LastWill};
+pub use disconnect::Disconnect;
 pub use publish::Publish;
-pub use suback::{SubAck, SubAckReturnCode};
-pub use subscribe::{Subscribe, SubscribeFilter};
+pub use suback::{SubAck, UnsubAck};
+pub use subscribe::{RetainHandling, Subscribe, SubscribeFilter};
+pub use unsubscribe::Unsubscribe;
 
 /// The protocol version a packet is read or written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,8 +35,7 @@ pub use subscribe::{Subscribe, SubscribeFilter};
 pub enum Protocol {
     /// MQTT 3.1.1, protocol level 4.
     V311,
-    /// MQTT 5.0, protocol level 5 (not implemented yet: refused as
-    /// [`DecodeError::Unsupported`] / [`EncodeError::Unsupported`]).
+    /// MQTT 5.0, protocol level 5.
     V5,
 }
 
@@ -131,16 +138,30 @@ pub enum Packet {
     ConnAck(ConnAck),
     /// Application message (§3.3).
     Publish(Publish),
+    /// QoS 1 publish acknowledgement (§3.4).
+    PubAck(PubAck),
+    /// QoS 2 publish received, part 1 (§3.5).
+    PubRec(PubRec),
+    /// QoS 2 publish release, part 2 (§3.6).
+    PubRel(PubRel),
+    /// QoS 2 publish complete, part 3 (§3.7).
+    PubComp(PubComp),
     /// Subscribe request (§3.8).
     Subscribe(Subscribe),
     /// Subscribe acknowledgement (§3.9).
     SubAck(SubAck),
+    /// Unsubscribe request (§3.10).
+    Unsubscribe(Unsubscribe),
+    /// Unsubscribe acknowledgement (§3.11).
+    UnsubAck(UnsubAck),
     /// Ping request (§3.12).
     PingReq,
     /// Ping response (§3.13).
     PingResp,
-    /// Client is disconnecting (§3.14).
-    Disconnect,
+    /// Disconnect notification (§3.14).
+    Disconnect(Disconnect),
+    /// Authentication exchange, MQTT 5 only (§3.15).
+    Auth(Auth),
 }
 
 impl Packet {
@@ -150,21 +171,29 @@ impl Packet {
             Self::Connect(_) => PacketType::Connect,
             Self::ConnAck(_) => PacketType::ConnAck,
             Self::Publish(_) => PacketType::Publish,
+            Self::PubAck(_) => PacketType::PubAck,
+            Self::PubRec(_) => PacketType::PubRec,
+            Self::PubRel(_) => PacketType::PubRel,
+            Self::PubComp(_) => PacketType::PubComp,
             Self::Subscribe(_) => PacketType::Subscribe,
             Self::SubAck(_) => PacketType::SubAck,
+            Self::Unsubscribe(_) => PacketType::Unsubscribe,
+            Self::UnsubAck(_) => PacketType::UnsubAck,
             Self::PingReq => PacketType::PingReq,
             Self::PingResp => PacketType::PingResp,
-            Self::Disconnect => PacketType::Disconnect,
+            Self::Disconnect(_) => PacketType::Disconnect,
+            Self::Auth(_) => PacketType::Auth,
         }
     }
 
     /// Decodes one packet from its first header byte and its body (exactly
     /// the remaining-length bytes).
     pub(crate) fn decode(first: u8, body: Bytes, protocol: Protocol) -> Result<Self, DecodeError> {
-        if protocol != Protocol::V311 {
-            return Err(DecodeError::Unsupported);
-        }
         let kind = PacketType::from_nibble(first >> 4)?;
+        // "Reserved" in MQTT 3.1.1 (Table 2.1): AUTH exists only in MQTT 5.
+        if kind == PacketType::Auth && protocol == Protocol::V311 {
+            return Err(DecodeError::InvalidPacketType(15));
+        }
         let flags = first & 0x0f;
         // "Where a flag bit is marked as 'Reserved' in Table 2.2 - Flag Bits,
         // it is reserved for future use and MUST be set to the value listed
@@ -176,38 +205,57 @@ impl Packet {
             }
         }
         let mut r = Reader::new(body);
+        let p = protocol;
         let packet = match kind {
             PacketType::Connect => Self::Connect(Connect::decode(&mut r)?),
-            PacketType::ConnAck => Self::ConnAck(ConnAck::decode(&mut r)?),
-            PacketType::Publish => Self::Publish(Publish::decode(flags, &mut r)?),
-            PacketType::Subscribe => Self::Subscribe(Subscribe::decode(&mut r)?),
-            PacketType::SubAck => Self::SubAck(SubAck::decode(&mut r)?),
-            // §3.12–3.14: these packets have no variable header and no payload.
+            PacketType::ConnAck => Self::ConnAck(ConnAck::decode(&mut r, p)?),
+            PacketType::Publish => Self::Publish(Publish::decode(flags, &mut r, p)?),
+            PacketType::PubAck => Self::PubAck(PubAck::decode(&mut r, p)?),
+            PacketType::PubRec => Self::PubRec(PubRec::decode(&mut r, p)?),
+            PacketType::PubRel => Self::PubRel(PubRel::decode(&mut r, p)?),
+            PacketType::PubComp => Self::PubComp(PubComp::decode(&mut r, p)?),
+            PacketType::Subscribe => Self::Subscribe(Subscribe::decode(&mut r, p)?),
+            PacketType::SubAck => Self::SubAck(SubAck::decode(&mut r, p)?),
+            PacketType::Unsubscribe => Self::Unsubscribe(Unsubscribe::decode(&mut r, p)?),
+            PacketType::UnsubAck => Self::UnsubAck(UnsubAck::decode(&mut r, p)?),
+            // §3.12, §3.13: no variable header and no payload.
             PacketType::PingReq => Self::PingReq,
             PacketType::PingResp => Self::PingResp,
-            PacketType::Disconnect => Self::Disconnect,
-            _ => return Err(DecodeError::Unsupported),
+            PacketType::Disconnect => Self::Disconnect(Disconnect::decode(&mut r, p)?),
+            PacketType::Auth => Self::Auth(Auth::decode(&mut r)?),
         };
         r.finish()?;
         Ok(packet)
     }
 
-    /// Appends the encoded packet to `out`. On error `out` may hold a
-    /// partial packet past its original length; truncate it if you reuse it.
+    /// Appends the encoded packet to `out`. On error `out` is left as it was.
+    ///
+    /// CONNECT is written in its own `protocol` field's version; every other
+    /// packet in `protocol`.
     pub fn encode(&self, protocol: Protocol, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        if protocol != Protocol::V311 {
-            return Err(EncodeError::Unsupported);
-        }
-        match self {
-            Self::Connect(p) => p.encode(out),
-            Self::ConnAck(p) => p.encode(out),
-            Self::Publish(p) => p.encode(out),
-            Self::Subscribe(p) => p.encode(out),
-            Self::SubAck(p) => p.encode(out),
+        let start = out.len();
+        let p = protocol;
+        let result = match self {
+            Self::Connect(x) => x.encode(out),
+            Self::ConnAck(x) => x.encode(out, p),
+            Self::Publish(x) => x.encode(out, p),
+            Self::PubAck(x) => x.encode(out, p),
+            Self::PubRec(x) => x.encode(out, p),
+            Self::PubRel(x) => x.encode(out, p),
+            Self::PubComp(x) => x.encode(out, p),
+            Self::Subscribe(x) => x.encode(out, p),
+            Self::SubAck(x) => x.encode(out, p),
+            Self::Unsubscribe(x) => x.encode(out, p),
+            Self::UnsubAck(x) => x.encode(out, p),
             Self::PingReq => writer::header(out, 0xc0, 0),
             Self::PingResp => writer::header(out, 0xd0, 0),
-            Self::Disconnect => writer::header(out, 0xe0, 0),
+            Self::Disconnect(x) => x.encode(out, p),
+            Self::Auth(x) => x.encode(out, p),
+        };
+        if result.is_err() {
+            out.truncate(start);
         }
+        result
     }
 }
 
@@ -220,4 +268,18 @@ macro_rules! from_impls {
         }
     )*};
 }
-from_impls!(Connect, ConnAck, Publish, Subscribe, SubAck);
+from_impls!(
+    Connect,
+    ConnAck,
+    Publish,
+    PubAck,
+    PubRec,
+    PubRel,
+    PubComp,
+    Subscribe,
+    SubAck,
+    Unsubscribe,
+    UnsubAck,
+    Disconnect,
+    Auth
+);
