@@ -402,7 +402,9 @@ impl Properties {
             let id = u8::try_from(id).map_err(|_| DecodeError::UnknownProperty(0xff))?;
             values.read_property(id, &mut r, context)?;
         }
-        values.check_values().map_err(DecodeError::InvalidPropertyValue)?;
+        values
+            .check_values()
+            .map_err(DecodeError::InvalidPropertyValue)?;
         Ok(values.into())
     }
 }
