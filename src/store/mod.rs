@@ -28,6 +28,9 @@ impl ConnectForm {
     /// The engine's options for this form.
     pub fn options(&self) -> ConnectOptions {
         let mut options = ConnectOptions::new(self.client_id.trim());
+        // The page reconnects when the user asks; automatic reconnects come
+        // with the session view.
+        options.reconnect = None;
         let username = self.username.trim();
         if !username.is_empty() {
             options.username = Some(username.to_owned());

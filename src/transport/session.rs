@@ -98,7 +98,7 @@ impl Session {
     pub fn publish(&self, publish: Publish) -> Result<(), String> {
         let result = self.0.borrow_mut().client.publish(now_ms(), publish);
         pump(&self.0);
-        result.map_err(|err| err.to_string())
+        result.map(drop).map_err(|err| err.to_string())
     }
 
     /// Disconnects cleanly (the broker discards our will).
@@ -128,10 +128,7 @@ fn on_socket_event(inner: &Rc<RefCell<Inner>>, event: SocketEvent) {
             SocketEvent::Open => {
                 i.opened = true;
                 i.handshake_deadline = None;
-                if let Err(err) = i.client.connect(now) {
-                    let message = format!("Cannot connect: {err}");
-                    fail(&mut i, message);
-                }
+                i.client.connect(now);
             }
             SocketEvent::Data(bytes) => i.client.handle_bytes(now, &bytes),
             SocketEvent::Closed { code, reason } => {

@@ -5,14 +5,13 @@
 //! ```
 //!
 //! Each device gets its own MQTT connection (its own last will) on its own
-//! thread, and reconnects if the broker goes away. Prints one line per event
+//! thread, and reconnects with backoff if the broker goes away. Prints one line per event
 //! on stdout: `ready <device>` once connected and subscribed, and
 //! `recv <device> <topic> <payload>` for each message a device receives.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::thread;
-use std::time::Duration;
 
 use devsim::tasmota::TasmotaPlug;
 use devsim::tcp::{self, Report};
@@ -76,20 +75,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<Tasm
 
 fn run_forever(broker: SocketAddr, mut plug: TasmotaPlug) {
     let name = plug.topic().to_owned();
-    loop {
-        let result = tcp::run(
-            broker,
-            &mut plug as &mut dyn DeviceModel,
-            &mut |report| match report {
-                Report::Ready => println!("ready {name}"),
-                Report::Received { topic, payload } => {
-                    println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
-                }
-            },
-        );
-        if let Err(err) = result {
-            eprintln!("devsim: {name}: {err}; reconnecting in 1 s");
-        }
-        thread::sleep(Duration::from_secs(1));
-    }
+    tcp::run(
+        broker,
+        &mut plug as &mut dyn DeviceModel,
+        &mut |report| match report {
+            Report::Ready => println!("ready {name}"),
+            Report::Received { topic, payload } => {
+                println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
+            }
+            Report::Lost(why) => eprintln!("devsim: {name}: {why}; reconnecting"),
+        },
+    )
 }

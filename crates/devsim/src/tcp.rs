@@ -1,10 +1,15 @@
-//! Drives one [`DeviceModel`] over a TCP connection to a broker.
+//! Drives one [`DeviceModel`] over TCP to a broker, for as long as it runs.
+//!
+//! One engine for the device's whole life: when the broker goes away the
+//! engine's reconnect schedule (exponential backoff with jitter) decides
+//! when to try again, and the session, its subscriptions and anything
+//! unacknowledged carry over.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use mqtt_client::{Client, ConnectOptions, ConnectionError, Event, QoS, SubscribeFilter};
+use mqtt_client::{Backoff, Client, ConnectOptions, Event, QoS, SubscribeFilter};
 
 use crate::DeviceModel;
 
@@ -20,57 +25,74 @@ pub enum Report<'a> {
         /// Its payload.
         payload: &'a [u8],
     },
+    /// The connection ended; the engine will reconnect.
+    Lost(String),
 }
 
-/// Why the session ended.
-#[derive(Debug)]
-pub enum RunError {
-    /// The socket failed.
-    Io(io::Error),
-    /// The MQTT session ended.
-    Mqtt(ConnectionError),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Io(err) => write!(f, "socket: {err}"),
-            Self::Mqtt(err) => write!(f, "mqtt: {err}"),
-        }
-    }
-}
-
-impl std::error::Error for RunError {}
-
-impl From<io::Error> for RunError {
-    fn from(err: io::Error) -> Self {
-        Self::Io(err)
-    }
-}
-
-/// Connects `model` to the broker at `addr` and runs it until the
-/// connection ends. Time is read here, at the edge, and passed in.
-pub fn run(
-    addr: SocketAddr,
-    model: &mut dyn DeviceModel,
-    report: &mut dyn FnMut(Report<'_>),
-) -> Result<(), RunError> {
+/// Runs `model` against the broker at `addr` forever, reconnecting as the
+/// engine schedules. Time is read here, at the edge, and passed in.
+pub fn run(addr: SocketAddr, model: &mut dyn DeviceModel, report: &mut dyn FnMut(Report<'_>)) -> ! {
     let start = Instant::now();
     let now = || start.elapsed().as_millis() as u64;
     let mut options = ConnectOptions::new(model.client_id());
     options.will = model.will();
+    options.reconnect = Some(Backoff {
+        initial_ms: 200,
+        max_ms: 2_000,
+        stable_ms: 5_000,
+    });
+    options.jitter_seed = u64::from(std::process::id()) ^ start.elapsed().as_nanos() as u64;
     let mut client = Client::new(options);
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            Ok(stream) => {
+                client.connect(now());
+                if let Err(err) = drive(&mut client, stream, model, report, &now) {
+                    report(Report::Lost(format!("socket: {err}")));
+                    client.handle_transport_closed(now());
+                }
+            }
+            Err(err) => {
+                report(Report::Lost(format!("cannot connect: {err}")));
+                client.handle_transport_closed(now());
+            }
+        }
+        wait_for_reconnect(&mut client, &now);
+    }
+}
+
+/// Sleeps until the engine asks for a new connection.
+fn wait_for_reconnect(client: &mut Client, now: &dyn Fn() -> u64) {
+    loop {
+        while let Some(event) = client.poll_event() {
+            if event == Event::Reconnect {
+                return;
+            }
+        }
+        let wait = client
+            .poll_timeout()
+            .map_or(1_000, |at| at.saturating_sub(now()));
+        std::thread::sleep(Duration::from_millis(wait.clamp(1, 1_000)));
+        client.handle_timeout(now());
+    }
+}
+
+/// Runs one connection until the session ends.
+fn drive(
+    client: &mut Client,
+    mut stream: TcpStream,
+    model: &mut dyn DeviceModel,
+    report: &mut dyn FnMut(Report<'_>),
+    now: &dyn Fn() -> u64,
+) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    client
-        .connect(now())
-        .map_err(|_| RunError::Mqtt(ConnectionError::LocallyClosed))?;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         while let Some(event) = client.poll_event() {
             match event {
-                Event::Connected { .. } => {
+                // The engine renews subscriptions itself on later sessions.
+                Event::Connected { .. } if client.subscriptions().is_empty() => {
                     let filters = model
                         .subscriptions()
                         .into_iter()
@@ -98,7 +120,8 @@ pub fn run(
                     if client.poll_transmit(&mut out) {
                         let _ = stream.write_all(&out);
                     }
-                    return Err(RunError::Mqtt(err));
+                    report(Report::Lost(err.to_string()));
+                    return Ok(());
                 }
                 _ => {}
             }
@@ -120,7 +143,7 @@ pub fn run(
                     err.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) => {}
-            Err(err) => return Err(err.into()),
+            Err(err) => return Err(err),
         }
         client.handle_timeout(now());
     }

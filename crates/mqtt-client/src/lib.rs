@@ -6,19 +6,22 @@
 //! events and the next deadline come out. The same engine therefore runs
 //! over the browser's WebSocket, over TCP in devsim and the tests, and on a
 //! virtual clock in unit tests. The trade-off: the caller owns the loop and
-//! must poll after every input (see [`Client`] for the order).
+//! must poll after every input (see [`Client`] for the order and for what
+//! the engine guarantees).
 //!
-//! This first cut speaks MQTT 3.1.1 with QoS 0 in both directions:
-//! CONNECT/CONNACK with a connect timeout, SUBSCRIBE/SUBACK, PUBLISH,
-//! keep-alive with PINGREQ/PINGRESP and a dead-connection timeout, and
-//! DISCONNECT. QoS 1/2, MQTT 5 and reconnect follow.
+//! MQTT 3.1.1 and 5.0; QoS 0, 1 and 2 both ways; keep-alive; sessions that
+//! survive reconnects; reconnect with exponential backoff and seeded
+//! jitter; MQTT 5 flow control, topic aliases, reason codes and server
+//! disconnects.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 extern crate alloc;
 
+mod backoff;
 mod client;
+mod inflight;
 mod options;
 
 pub use mqtt_codec::{
@@ -26,4 +29,4 @@ pub use mqtt_codec::{
 };
 
 pub use crate::client::{Client, ConnectionError, Event, PublishError, SessionState};
-pub use crate::options::ConnectOptions;
+pub use crate::options::{Backoff, ConnectOptions};
