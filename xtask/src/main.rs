@@ -7,6 +7,7 @@
 //! `binaryen@132` into `.tools/` (never Debian's binaryen, which breaks the
 //! wasm).
 
+mod fuzz;
 mod install;
 mod suites;
 
@@ -16,17 +17,20 @@ use std::time::Duration;
 
 use e2e::{workspace_root, Devsim, Mosquitto, StaticServer};
 
-const USAGE: &str = "usage: cargo xtask <demo|test>
+const USAGE: &str = "usage: cargo xtask <demo|test|fuzz>
   demo   install what is missing, build the app, start mosquitto, devsim and a
          static server on 127.0.0.1, and print the dashboard's URL (Ctrl-C stops all)
   test   install what is missing, then run every suite: native tests, browser
-         (wasm-bindgen-test) tests and the end-to-end tests";
+         (wasm-bindgen-test) tests and the end-to-end tests
+  fuzz   [SECONDS] install nightly and cargo-fuzz if missing, then fuzz the MQTT
+         decoder for SECONDS (default 60); fails if the fuzzer finds a crash";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => suites::test(),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
