@@ -196,13 +196,19 @@ pub(crate) fn test() -> Result<ExitCode> {
         }
     }
 
+    // The session engine over TCP against a real mosquitto.
+    tally.tests(
+        "session engine against mosquitto over TCP (QoS, sessions, restart, auth, will)",
+        cargo().args(["test", "-p", "e2e", "--test", "broker"]),
+    );
+
     // End to end: the trunk-built app, mosquitto and devsim.
     let built = install::build_devsim().and_then(|devsim| Ok((devsim, install::build_app(true)?)));
     match built {
         Ok((devsim, dist)) => tally.tests(
             "end-to-end tests (app in headless Chromium + mosquitto + devsim)",
             cargo()
-                .args(["test", "-p", "e2e"])
+                .args(["test", "-p", "e2e", "--lib", "--test", "browser"])
                 .env("DEVSIM_BIN", devsim)
                 .env("PLUGBOARD_DIST", dist)
                 .env("TMPDIR", &tmp),
