@@ -24,6 +24,7 @@ pub(crate) fn everything() -> Result {
     wasm_bindgen()?;
     wasm_opt()?;
     trunk()?;
+    mqtt_packet()?;
     Ok(())
 }
 
@@ -197,6 +198,29 @@ fn wasm_opt() -> Result {
         ])
         .arg(&tools)
         .arg(format!("binaryen@{BINARYEN_VERSION}")))
+}
+
+/// mqtt-packet for the codec's differential test
+/// (`crates/mqtt-codec/tests/differential.rs`), which installs nothing
+/// itself: `npm install` in its folder, from the committed lock file, unless
+/// the pinned version is already there.
+fn mqtt_packet() -> Result {
+    const VERSION: &str = "9.0.2";
+    let dir = workspace_root().join("crates/mqtt-codec/tests/mqtt-packet");
+    let manifest = dir.join("node_modules/mqtt-packet/package.json");
+    let wanted = format!("\"version\": \"{VERSION}\"");
+    if std::fs::read_to_string(manifest).is_ok_and(|text| {
+        text.lines()
+            .any(|l| l.trim().trim_end_matches(',') == wanted)
+    }) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing mqtt-packet {VERSION} for the codec's differential test (npm, seconds)"
+    ));
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir))
 }
 
 /// Builds devsim (debug); returns its path.

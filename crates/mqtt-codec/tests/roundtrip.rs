@@ -79,6 +79,7 @@ fn pick<T>(ctx: Ctx, allowed: &[Ctx], v: Option<T>) -> Option<T> {
 }
 
 /// Every property, each present or not, then cut down to what `ctx` allows.
+#[allow(clippy::field_reassign_with_default)] // one line per property reads best
 fn properties(ctx: Ctx) -> BoxedStrategy<Properties> {
     use Ctx::*;
     let strings = (
