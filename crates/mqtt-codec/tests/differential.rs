@@ -80,6 +80,11 @@
 //!   clean start 0. Right in 3.1.1 ("If the Client supplies a zero-byte
 //!   ClientId, the Client MUST also set CleanSession to 1" [MQTT-3.1.3-7]),
 //!   where our encoder writes it; in 5.0 §3.1.3.1 no longer asks for it.
+//! - Two legal short forms that neither encoder writes, left out of
+//!   [`both_read_the_short_forms_alike`]: mqtt-packet rejects the AUTH of
+//!   remaining length 0 (§3.15.2.1 allows it), and it reads past a
+//!   DISCONNECT of remaining length 0 or 1 into the next packet of the same
+//!   buffer (§3.14.2.1, §3.14.2.2.1 allow both forms).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
