@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
 use leptos::prelude::*;
-use mqtt_client::{Bytes, ConnectOptions, Publish, QoS, SubscribeFilter};
+use mqtt_client::{Backoff, Bytes, ConnectOptions, Publish, QoS, SubscribeFilter};
 
 use crate::transport::now_ms;
 use crate::transport::session::{ConnState, Session, SessionEvent};
@@ -28,9 +28,13 @@ impl ConnectForm {
     /// The engine's options for this form.
     pub fn options(&self) -> ConnectOptions {
         let mut options = ConnectOptions::new(self.client_id.trim());
-        // The page reconnects when the user asks; automatic reconnects come
-        // with the session view.
-        options.reconnect = None;
+        // A lost connection is retried from 0.5 s up to every 10 s.
+        options.reconnect = Some(Backoff {
+            initial_ms: 500,
+            max_ms: 10_000,
+            stable_ms: 10_000,
+        });
+        options.jitter_seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
         let username = self.username.trim();
         if !username.is_empty() {
             options.username = Some(username.to_owned());

@@ -1,4 +1,5 @@
-//! One MQTT session over one WebSocket, driven by the sans-IO engine.
+//! One MQTT session, driven by the sans-IO engine over a WebSocket, and
+//! over a new WebSocket each time the engine reconnects.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -27,7 +28,9 @@ pub enum ConnState {
         /// Whether the device topics' SUBACK arrived.
         subscribed: bool,
     },
-    /// The last attempt failed or the connection was lost; why.
+    /// The connection was lost; the engine is reconnecting. Why it was lost.
+    Reconnecting(String),
+    /// The attempt failed and will not be retried; why.
     Failed(String),
 }
 
@@ -51,8 +54,14 @@ struct Inner {
     socket: Option<Socket>,
     url: String,
     filters: Vec<SubscribeFilter>,
+    /// The current WebSocket finished its handshake.
     opened: bool,
+    /// The broker accepted the current connection.
     connected: bool,
+    /// A connection was accepted once: from then on losses are retried.
+    ever_connected: bool,
+    /// How the last socket closed, for the message that follows.
+    last_close: Option<String>,
     handshake_deadline: Option<u64>,
     timer: Option<TimeoutHandle>,
     sink: Sink,
@@ -72,22 +81,17 @@ impl Session {
         let inner = Rc::new(RefCell::new(Inner {
             client: Client::new(options),
             socket: None,
-            url: url.clone(),
+            url,
             filters,
             opened: false,
             connected: false,
-            handshake_deadline: Some(now_ms() + HANDSHAKE_TIMEOUT_MS),
+            ever_connected: false,
+            last_close: None,
+            handshake_deadline: None,
             timer: None,
             sink: Rc::new(sink),
         }));
-        let weak = Rc::downgrade(&inner);
-        let socket = Socket::open(&url, move |event| {
-            if let Some(inner) = weak.upgrade() {
-                on_socket_event(&inner, event);
-            }
-        })
-        .map_err(|err| format!("Cannot open {url}: {err}"))?;
-        inner.borrow_mut().socket = Some(socket);
+        open_socket(&inner, &mut inner.borrow_mut())?;
         let sink = inner.borrow().sink.clone();
         sink(SessionEvent::State(ConnState::Connecting));
         pump(&inner);
@@ -101,10 +105,16 @@ impl Session {
         result.map(drop).map_err(|err| err.to_string())
     }
 
-    /// Disconnects cleanly (the broker discards our will).
+    /// Disconnects cleanly (the broker discards our will) and stops
+    /// reconnecting.
     pub fn disconnect(&self) {
-        self.0.borrow_mut().client.disconnect(now_ms());
+        {
+            let mut i = self.0.borrow_mut();
+            i.client.disconnect(now_ms());
+            i.handshake_deadline = None;
+        }
         pump(&self.0);
+        drop_socket_later(&mut self.0.borrow_mut());
     }
 }
 
@@ -114,6 +124,22 @@ impl Drop for Inner {
             timer.clear();
         }
     }
+}
+
+/// Opens a WebSocket to the session's URL, with the `mqtt` subprotocol.
+fn open_socket(inner: &Rc<RefCell<Inner>>, i: &mut Inner) -> Result<(), String> {
+    let weak = Rc::downgrade(inner);
+    let socket = Socket::open(&i.url, move |event| {
+        if let Some(inner) = weak.upgrade() {
+            on_socket_event(&inner, event);
+        }
+    })
+    .map_err(|err| format!("Cannot open {}: {err}", i.url))?;
+    i.socket = Some(socket);
+    i.opened = false;
+    i.connected = false;
+    i.handshake_deadline = Some(now_ms() + HANDSHAKE_TIMEOUT_MS);
+    Ok(())
 }
 
 fn on_socket_event(inner: &Rc<RefCell<Inner>>, event: SocketEvent) {
@@ -133,28 +159,34 @@ fn on_socket_event(inner: &Rc<RefCell<Inner>>, event: SocketEvent) {
             SocketEvent::Data(bytes) => i.client.handle_bytes(now, &bytes),
             SocketEvent::Closed { code, reason } => {
                 let message = doctor::explain_close(&i.url, i.opened, i.connected, code, &reason);
-                // The engine reports TransportClosed; the doctor's message
-                // replaces it, which says more.
-                i.client.handle_transport_closed(now);
-                while i.client.poll_event().is_some() {}
-                fail(&mut i, message);
+                lose_socket(&mut i, now, message);
             }
         }
     }
     pump(inner);
 }
 
-/// Ends the attempt with a message for the user.
-fn fail(i: &mut Inner, message: String) {
+/// The socket closed or never opened: tell the engine, which reports the
+/// loss and schedules a reconnect, unless nothing ever connected, in which
+/// case the attempt simply fails.
+fn lose_socket(i: &mut Inner, now: u64, message: String) {
     i.handshake_deadline = None;
-    i.connected = false;
     drop_socket_later(i);
-    let sink = i.sink.clone();
-    // Deliver after the borrow ends: the owner may call back into us.
-    set_timeout(
-        move || sink(SessionEvent::State(ConnState::Failed(message))),
-        Duration::ZERO,
-    );
+    if !i.ever_connected {
+        // A first attempt that fails is a wrong address, not a lost
+        // connection: say why and stop, rather than retry forever.
+        i.client.disconnect(now);
+        while i.client.poll_event().is_some() {}
+        let sink = i.sink.clone();
+        // Deliver after the borrow ends: the owner may call back into us.
+        set_timeout(
+            move || sink(SessionEvent::State(ConnState::Failed(message))),
+            Duration::ZERO,
+        );
+        return;
+    }
+    i.last_close = Some(message);
+    i.client.handle_transport_closed(now);
 }
 
 /// Closes the socket, but not from inside one of its own callbacks.
@@ -185,8 +217,12 @@ fn pump(inner: &Rc<RefCell<Inner>>) {
             match event {
                 Event::Connected { .. } => {
                     i.connected = true;
+                    i.ever_connected = true;
+                    i.last_close = None;
+                    // Later sessions: the engine renews subscriptions itself.
                     let filters = i.filters.clone();
-                    let nothing_to_subscribe = filters.is_empty();
+                    let nothing_to_subscribe =
+                        filters.is_empty() || !i.client.subscriptions().is_empty();
                     if !nothing_to_subscribe {
                         let _ = i.client.subscribe(now, filters);
                     }
@@ -202,14 +238,28 @@ fn pump(inner: &Rc<RefCell<Inner>>) {
                 Event::Message(publish) => events.push(SessionEvent::Message(publish)),
                 Event::Disconnected(ConnectionError::LocallyClosed) => {
                     i.connected = false;
-                    drop_socket_later(&mut i);
                     events.push(SessionEvent::State(ConnState::Idle));
                 }
                 Event::Disconnected(err) => {
-                    let message = capitalise(&err.to_string());
                     i.connected = false;
                     drop_socket_later(&mut i);
-                    events.push(SessionEvent::State(ConnState::Failed(message)));
+                    let message = match (&err, i.last_close.take()) {
+                        (ConnectionError::TransportClosed, Some(doctor)) => doctor,
+                        _ => capitalise(&err.to_string()),
+                    };
+                    // The engine has scheduled a reconnect unless it gave up
+                    // (a refused login is final).
+                    let retrying = i.ever_connected && i.client.poll_timeout().is_some();
+                    events.push(SessionEvent::State(if retrying {
+                        ConnState::Reconnecting(message)
+                    } else {
+                        ConnState::Failed(message)
+                    }));
+                }
+                Event::Reconnect => {
+                    if let Err(message) = open_socket(inner, &mut i) {
+                        events.push(SessionEvent::State(ConnState::Failed(message)));
+                    }
                 }
                 _ => {}
             }
@@ -247,7 +297,7 @@ fn arm_timer(inner: &Rc<RefCell<Inner>>, i: &mut Inner, now: u64) {
                         i.url,
                         HANDSHAKE_TIMEOUT_MS / 1000
                     );
-                    fail(&mut i, message);
+                    lose_socket(&mut i, now, message);
                 } else {
                     i.client.handle_timeout(now);
                 }

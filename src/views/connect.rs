@@ -33,9 +33,18 @@ pub fn ConnectPanel(
         });
     };
     let error = move || match state.conn.get() {
-        ConnState::Failed(message) => Some(view! {
-            <p class="error" role="alert" data-testid="connection-error">{message}</p>
-        }),
+        ConnState::Failed(message) => Some(
+            view! { <p class="error" role="alert" data-testid="connection-error">{message}</p> }
+                .into_any(),
+        ),
+        ConnState::Reconnecting(message) => Some(
+            view! {
+                <p class="warning" role="status" data-testid="connection-error">
+                    {message}" Reconnecting…"
+                </p>
+            }
+            .into_any(),
+        ),
         _ => None,
     };
     view! {

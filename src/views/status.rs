@@ -15,6 +15,7 @@ pub fn StatusBadge() -> impl IntoView {
         ConnState::Connecting => "connecting",
         ConnState::Connected { subscribed: false } => "connected",
         ConnState::Connected { subscribed: true } => "subscribed",
+        ConnState::Reconnecting(_) => "reconnecting",
         ConnState::Failed(_) => "error",
     };
     let label = move || match conn.get() {
@@ -22,6 +23,7 @@ pub fn StatusBadge() -> impl IntoView {
         ConnState::Connecting => "Connecting…",
         ConnState::Connected { subscribed: false } => "Connected, subscribing…",
         ConnState::Connected { subscribed: true } => "Connected",
+        ConnState::Reconnecting(_) => "Reconnecting…",
         ConnState::Failed(_) => "Error",
     };
     view! {

@@ -196,12 +196,14 @@ fn connect(v5: bool) -> impl Strategy<Value = Packet> {
     )
         .prop_map(
             move |(client_id, clean_start, keep_alive, properties, will, username, password)| {
-                // MQTT 3.1.1 allows a password only with a user name.
+                // MQTT 3.1.1 allows a password only with a user name, and an
+                // empty client id only with a clean session.
                 let password = if v5 || username.is_some() {
                     password
                 } else {
                     None
                 };
+                let clean_start = clean_start || (!v5 && client_id.is_empty());
                 Packet::from(Connect {
                     protocol,
                     client_id,

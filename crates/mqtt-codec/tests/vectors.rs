@@ -989,6 +989,18 @@ fn encode_refuses_what_decode_would_refuse() {
         Packet::from(qos1).encode(Protocol::V311, &mut out),
         Err(EncodeError::ZeroPacketId)
     );
+    // [MQTT-3.1.3-7]: an empty client id needs a clean session in 3.1.1.
+    let anonymous_session = Packet::from(Connect {
+        clean_start: false,
+        ..Connect::new(V3, "")
+    });
+    assert_eq!(
+        anonymous_session.encode(V3, &mut out),
+        Err(EncodeError::NotInV311)
+    );
+    let mut v5_anonymous = Connect::new(V5, "");
+    v5_anonymous.clean_start = false;
+    assert!(Packet::from(v5_anonymous).encode(V5, &mut out).is_ok());
     let empty = Packet::from(Subscribe::new(1, vec![]));
     assert_eq!(
         empty.encode(Protocol::V311, &mut out),

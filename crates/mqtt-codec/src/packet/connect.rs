@@ -171,6 +171,12 @@ impl Connect {
         if protocol == Protocol::V311 && self.password.is_some() && self.username.is_none() {
             return Err(EncodeError::NotInV311);
         }
+        // "If the Client supplies a zero-byte ClientId, the Client MUST also
+        // set CleanSession to 1" [MQTT-3.1.3-7] (3.1.1; MQTT 5 lets the
+        // server assign an id to a persistent session).
+        if protocol == Protocol::V311 && self.client_id.is_empty() && !self.clean_start {
+            return Err(EncodeError::NotInV311);
+        }
         let mut flags = 0u8;
         let mut len = writer::field_len(PROTOCOL_NAME.as_bytes()) + 1 + 1 + 2;
         len += properties::len_for(&self.properties, protocol)?;
