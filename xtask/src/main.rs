@@ -7,6 +7,7 @@
 //! `binaryen@132` into `.tools/` (never Debian's binaryen, which breaks the
 //! wasm).
 
+mod bench;
 mod fuzz;
 mod install;
 mod suites;
@@ -17,13 +18,14 @@ use std::time::Duration;
 
 use e2e::{workspace_root, Devsim, Mosquitto, StaticServer};
 
-const USAGE: &str = "usage: cargo xtask <demo|test|fuzz>
+const USAGE: &str = "usage: cargo xtask <demo|test|fuzz|bench>
   demo   install what is missing, build the app, start mosquitto, devsim and a
          static server on 127.0.0.1, and print the dashboard's URL (Ctrl-C stops all)
   test   install what is missing, then run every suite: native tests, browser
          (wasm-bindgen-test) tests and the end-to-end tests
   fuzz   [SECONDS] install nightly and cargo-fuzz if missing, then fuzz the MQTT
-         decoder for SECONDS (default 60); fails if the fuzzer finds a crash";
+         decoder for SECONDS (default 60); fails if the fuzzer finds a crash
+  bench  [FILTER] codec throughput, mqtt-codec vs mqttbytes, as a markdown table";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => suites::test(),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,47 @@
+//! `cargo xtask bench [FILTER…]`: the codec benchmarks
+//! (`crates/mqtt-codec/benches/codec.rs`), mqtt-codec against mqttbytes,
+//! ending with a markdown table of packets/s and ratios for the README.
+//!
+//! Runs `cargo bench -p mqtt-codec --bench codec` with the bench profile at
+//! `opt-level = 3` for every crate. The bench profile inherits the release
+//! profile, whose `opt-level = "z"` (for a small wasm app) would otherwise
+//! build mqttbytes and `bytes` for size while our codec gets its
+//! per-package `opt-level = 3`. Arguments are passed to criterion, e.g. a
+//! filter such as `v5`. Prints the machine's load before and after, since
+//! the figures mean little if something else was running.
+
+use std::process::ExitCode;
+
+use e2e::workspace_root;
+
+use crate::install::{self, command, first_line_of};
+use crate::{step, Result};
+
+/// Runs the command: `args` are what follows `bench`.
+pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let rustc = first_line_of(command("rustc").arg("-V")).unwrap_or_default();
+    step(&format!(
+        "codec benchmarks: {cores} cores, {rustc}, load average {} (a few minutes)",
+        load_average()
+    ));
+    install::run(
+        command("cargo")
+            .args(["--config", "profile.bench.opt-level=3"])
+            .args(["bench", "-p", "mqtt-codec", "--bench", "codec", "--"])
+            .args(args)
+            .current_dir(workspace_root()),
+    )?;
+    step(&format!(
+        "load average after the run: {} (above ~1 on 2 cores, something else was running)",
+        load_average()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
