@@ -324,9 +324,19 @@ impl Devsim {
     /// Waits (bounded) for an output line equal to `expected`; lines seen
     /// earlier count too.
     pub fn wait_for_line(&mut self, expected: &str, timeout: Duration) -> io::Result<()> {
+        self.wait_for_lines(expected, 1, timeout)
+    }
+
+    /// Waits (bounded) until `count` output lines equal `expected`.
+    pub fn wait_for_lines(
+        &mut self,
+        expected: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.seen.iter().any(|line| line == expected) {
+            if self.seen.iter().filter(|line| *line == expected).count() >= count {
                 return Ok(());
             }
             let left = deadline.saturating_duration_since(Instant::now());

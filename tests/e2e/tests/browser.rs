@@ -412,3 +412,39 @@ async fn query_parameters_prefill_the_form_and_connect() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_page_reconnects_after_the_broker_restarts() {
+    with_browser("broker_restart", async |browser, dir| {
+        let mut broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["lamp"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-restart").await?;
+        wait_for_state(browser, "state-lamp-1", "OFF").await?;
+
+        broker.restart()?;
+        // The page notices, says so, and reconnects on the engine's backoff;
+        // devsim does the same on its own.
+        wait_until(browser, "the page to reconnect and resubscribe", || async {
+            Ok(browser
+                .attr("connection-status", "data-state")
+                .await?
+                .as_deref()
+                == Some("subscribed")
+                && browser
+                    .client
+                    .find(Locator::Css("[data-testid='connection-error']"))
+                    .await
+                    .is_err())
+        })
+        .await?;
+        // devsim's second "ready": it too is back and subscribed.
+        devsim.wait_for_lines("ready lamp", 2, WAIT)?;
+
+        browser.click("toggle-lamp-1").await?;
+        devsim.wait_for_line("recv lamp cmnd/lamp/POWER ON", WAIT)?;
+        wait_for_state(browser, "state-lamp-1", "ON").await?;
+        Ok(())
+    })
+    .await;
+}
