@@ -29,6 +29,13 @@ pub(crate) enum Context {
     Auth,
 }
 
+impl Context {
+    /// One bit per context, so "may this property appear here" is one AND.
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
 /// How a property's value is read and written.
 trait Value: Sized {
     fn read(r: &mut Reader, id: u8) -> Result<Self, DecodeError>;
@@ -171,7 +178,7 @@ macro_rules! properties {
                 match id {
                     $(
                         $id => {
-                            if ![$(Context::$ctx),+].contains(&context) {
+                            if (0 $(| Context::$ctx.bit())+) & context.bit() == 0 {
                                 return Err(DecodeError::PropertyNotAllowed(id));
                             }
                             properties!(@read $kind self.$field, r, id, context)
@@ -183,8 +190,8 @@ macro_rules! properties {
 
             fn check_allowed(&self, context: Context) -> Result<(), EncodeError> {
                 $(
-                    if !properties!(@empty $kind self.$field)
-                        && ![$(Context::$ctx),+].contains(&context)
+                    if (0 $(| Context::$ctx.bit())+) & context.bit() == 0
+                        && !properties!(@empty $kind self.$field)
                     {
                         return Err(EncodeError::PropertyNotAllowed($id));
                     }
@@ -394,7 +401,8 @@ impl Properties {
             return Ok(Self::default());
         }
         let mut r = r.sub(len)?;
-        let mut values = PropertyValues::default();
+        // Built in place on the heap: the values are a few hundred bytes.
+        let mut values = alloc::boxed::Box::<PropertyValues>::default();
         while r.remaining() > 0 {
             // The identifier is a variable byte integer; every defined one
             // fits in one byte.
@@ -405,7 +413,7 @@ impl Properties {
         values
             .check_values()
             .map_err(DecodeError::InvalidPropertyValue)?;
-        Ok(values.into())
+        Ok(Self(Some(values)))
     }
 }
 
@@ -436,20 +444,44 @@ impl PropertyValues {
 }
 
 impl Properties {
+    /// Whether no property is set. Free when none was ever set.
+    pub fn is_empty(&self) -> bool {
+        self.0.as_deref().is_none_or(PropertyValues::is_empty)
+    }
+
     /// The size of the property length field plus the properties.
     pub(crate) fn encoded_len(&self) -> usize {
-        let body = self.body_len();
+        let body = self.0.as_deref().map_or(0, PropertyValues::body_len);
         varint::len(body) + body
     }
 
     /// Writes the property length and the properties, after checking that
     /// each may appear in `context`.
     pub(crate) fn encode(&self, context: Context, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.check_allowed(context)?;
-        self.check_values()
+        let Some(values) = self.0.as_deref() else {
+            out.push(0);
+            return Ok(());
+        };
+        values.check_allowed(context)?;
+        values
+            .check_values()
             .map_err(EncodeError::InvalidPropertyValue)?;
-        varint::encode(self.body_len(), out)?;
-        self.write_body(out)
+        // Write the body after a one-byte length, then fix the length up:
+        // the caller has sized the packet already, so the body length is not
+        // computed a second time. A body of 128 bytes or more needs a longer
+        // length field, and the body moves to make room.
+        let at = out.len();
+        out.push(0);
+        values.write_body(out)?;
+        let body = out.len() - at - 1;
+        let (length, n) = varint::to_array(body)?;
+        out[at] = length[0];
+        if n > 1 {
+            out.extend_from_slice(&length[1..n]);
+            out[at + 1..].rotate_right(n - 1);
+            out[at + 1..at + n].copy_from_slice(&length[1..n]);
+        }
+        Ok(())
     }
 }
 

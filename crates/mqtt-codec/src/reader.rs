@@ -83,21 +83,27 @@ impl Reader {
         self.take(usize::from(len))
     }
 
-    /// A UTF-8 encoded string (§1.5.3).
+    /// A UTF-8 encoded string (§1.5.3), copied out of the buffer without
+    /// touching its reference count.
     pub(crate) fn string(&mut self) -> Result<String, DecodeError> {
-        let bytes = self.binary()?;
+        let len = usize::from(self.u16()?);
+        let Some(bytes) = self.buf.get(..len) else {
+            return Err(DecodeError::UnexpectedEnd);
+        };
         // "The character data in a UTF-8 encoded string MUST be well-formed
         // UTF-8 as defined by the Unicode specification and restated in RFC
         // 3629. In particular this data MUST NOT include encodings of code
         // points between U+D800 and U+DFFF" [MQTT-1.5.3-1]; Rust's UTF-8
         // check rejects surrogates and overlong forms.
-        let s = core::str::from_utf8(&bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+        let s = core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
         // "A UTF-8 encoded string MUST NOT include an encoding of the null
         // character U+0000" [MQTT-1.5.3-2].
-        if s.contains('\0') {
+        if bytes.contains(&0) {
             return Err(DecodeError::InvalidUtf8);
         }
-        Ok(String::from(s))
+        let owned = String::from(s);
+        self.buf.advance(len);
+        Ok(owned)
     }
 
     /// Everything that is left.

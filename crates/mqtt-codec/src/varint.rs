@@ -36,6 +36,24 @@ pub(crate) fn len(value: usize) -> usize {
     }
 }
 
+/// `value` as a variable byte integer in a fixed array, and its length.
+pub(crate) fn to_array(mut value: usize) -> Result<([u8; 4], usize), EncodeError> {
+    if value > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge);
+    }
+    let mut bytes = [0u8; 4];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = (value % 128) as u8;
+        value /= 128;
+        if value == 0 {
+            return Ok((bytes, i + 1));
+        }
+        *byte |= 0x80;
+    }
+    // Unreachable: MAX_REMAINING_LENGTH fits in four bytes.
+    Err(EncodeError::PacketTooLarge)
+}
+
 /// Appends `value` as a variable byte integer.
 pub(crate) fn encode(mut value: usize, out: &mut alloc::vec::Vec<u8>) -> Result<(), EncodeError> {
     if value > MAX_REMAINING_LENGTH {
@@ -75,6 +93,8 @@ mod tests {
             let mut out = Vec::new();
             encode(value, &mut out).unwrap();
             assert_eq!(out, bytes, "encode {value}");
+            let (array, n) = to_array(value).unwrap();
+            assert_eq!(&array[..n], bytes, "to_array {value}");
             assert_eq!(len(value), bytes.len());
             assert_eq!(decode(bytes), Ok(Some((value, bytes.len()))));
         }

@@ -26,7 +26,7 @@ pub(crate) fn binary(out: &mut Vec<u8>, data: &[u8]) -> Result<(), EncodeError> 
 
 /// A UTF-8 string with its two-byte length (§1.5.3); U+0000 is refused.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
-    if s.contains('\0') {
+    if s.as_bytes().contains(&0) {
         return Err(EncodeError::InvalidUtf8);
     }
     binary(out, s.as_bytes())

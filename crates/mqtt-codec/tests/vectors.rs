@@ -971,6 +971,40 @@ fn payloads_are_slices_of_the_received_buffer() {
 }
 
 #[test]
+fn long_property_blocks_get_a_multi_byte_length() {
+    for len in [100usize, 126, 127, 128, 200, 16_000, 16_384] {
+        let mut p = Publish::new("t", Bytes::from_static(b"x"));
+        p.properties.content_type = Some("c".repeat(len));
+        let mut out = Vec::new();
+        Packet::from(p.clone()).encode(V5, &mut out).unwrap();
+        // Fixed header, topic (3 bytes), then the property length: the
+        // content type property is 1 + 2 + len bytes.
+        let header = if out.len() - 2 < 128 {
+            2
+        } else if out.len() - 3 < 16_384 {
+            3
+        } else {
+            4
+        };
+        let body = 3 + len;
+        let field = &out[header + 3..];
+        let (value, used) = match body {
+            0..=127 => (usize::from(field[0]), 1),
+            128..=16_383 => (usize::from(field[0] & 0x7f) | usize::from(field[1]) << 7, 2),
+            _ => (
+                usize::from(field[0] & 0x7f)
+                    | usize::from(field[1] & 0x7f) << 7
+                    | usize::from(field[2]) << 14,
+                3,
+            ),
+        };
+        assert_eq!(value, body, "property length for {len}");
+        assert_eq!(field[used], 0x03, "content type follows the length");
+        assert_eq!(decode_slice(&out, V5, MAX), Ok(Some((p.into(), out.len()))));
+    }
+}
+
+#[test]
 fn encode_refuses_what_decode_would_refuse() {
     let mut out = Vec::new();
     let wildcard = Packet::from(Publish::new("a/+", Bytes::new()));

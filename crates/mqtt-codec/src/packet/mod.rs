@@ -1,6 +1,7 @@
 //! The packets: one file per packet type, each with `decode` and `encode`,
 //! unified by [`Packet`].
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
@@ -132,8 +133,9 @@ impl PacketType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Packet {
-    /// Client request to connect (§3.1).
-    Connect(Connect),
+    /// Client request to connect (§3.1). Boxed: by far the largest packet
+    /// and sent once per connection, so every other packet moves less.
+    Connect(Box<Connect>),
     /// Connect acknowledgement (§3.2).
     ConnAck(ConnAck),
     /// Application message (§3.3).
@@ -207,7 +209,7 @@ impl Packet {
         let mut r = Reader::new(body);
         let p = protocol;
         let packet = match kind {
-            PacketType::Connect => Self::Connect(Connect::decode(&mut r)?),
+            PacketType::Connect => Self::Connect(Box::new(Connect::decode(&mut r)?)),
             PacketType::ConnAck => Self::ConnAck(ConnAck::decode(&mut r, p)?),
             PacketType::Publish => Self::Publish(Publish::decode(flags, &mut r, p)?),
             PacketType::PubAck => Self::PubAck(PubAck::decode(&mut r, p)?),
@@ -268,8 +270,13 @@ macro_rules! from_impls {
         }
     )*};
 }
+impl From<Connect> for Packet {
+    fn from(p: Connect) -> Self {
+        Self::Connect(Box::new(p))
+    }
+}
+
 from_impls!(
-    Connect,
     ConnAck,
     Publish,
     PubAck,

@@ -121,7 +121,8 @@ impl Publish {
             + properties::len_for(&self.properties, protocol)?
             + self.payload.len();
         writer::header(out, first, len)?;
-        writer::string(out, &self.topic)?;
+        // `topic_ok` has checked it for NUL already.
+        writer::binary(out, self.topic.as_bytes())?;
         if let Some(id) = self.packet_id {
             writer::u16(out, id);
         }
