@@ -219,6 +219,17 @@ pub(crate) fn test() -> Result<ExitCode> {
         }
     }
 
+    // The demo as a user runs it: it starts, serves the app, and Ctrl-C
+    // stops everything it started.
+    step("demo: starts, serves the page, and Ctrl-C stops every process");
+    match demo_smoke_test() {
+        Ok(()) => tally.record("demo smoke test (start, serve, Ctrl-C stops all)", 1, 0),
+        Err(e) => {
+            eprintln!("xtask: demo smoke test: {e}");
+            tally.record("demo smoke test (start, serve, Ctrl-C stops all)", 0, 1);
+        }
+    }
+
     println!();
     for line in &tally.lines {
         println!("{line}");
@@ -229,6 +240,92 @@ pub(crate) fn test() -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Runs `cargo xtask demo` as a child, waits for its URL, fetches the page,
+/// sends SIGINT (what Ctrl-C sends) to the demo alone, and checks that the
+/// demo, its mosquitto and its devsim are all gone.
+fn demo_smoke_test() -> Result {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let mut demo = Command::new(std::env::current_exe()?)
+        .arg("demo")
+        .env("PLUGBOARD_DEMO_PORT", "0")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = demo.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
+            println!("{line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let result = (|| -> Result {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let (mut url, mut pids) = (None, None);
+        while url.is_none() || pids.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .map_err(|_| "the demo did not print its URL and PIDs")?;
+            let line = line.trim();
+            if line.starts_with("http://127.0.0.1:") {
+                url = Some(line.to_owned());
+            }
+            if let Some(rest) = line.strip_prefix("(mosquitto pid ") {
+                let (broker, rest) = rest.split_once(", devsim pid ").ok_or("odd PID line")?;
+                let devsim = rest.split(';').next().ok_or("odd PID line")?;
+                pids = Some((broker.parse::<u32>()?, devsim.parse::<u32>()?));
+            }
+        }
+        let url = url.unwrap_or_default();
+        let (broker, devsim) = pids.unwrap_or_default();
+        let port: u16 = url["http://127.0.0.1:".len()..]
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .parse()?;
+        if !url.contains("?broker=ws://127.0.0.1:") {
+            return Err(format!("the URL does not pre-fill the broker: {url}").into());
+        }
+        let page = e2e::http_request(port, "GET", "/", None)?;
+        if !page.contains("<title>Plugboard</title>") {
+            return Err("the demo's server does not serve the app".into());
+        }
+        Command::new("kill")
+            .arg("-INT")
+            .arg(demo.id().to_string())
+            .status()?;
+        let stop = Instant::now() + Duration::from_secs(20);
+        while demo.try_wait()?.is_none() {
+            if Instant::now() > stop {
+                return Err("the demo did not exit within 20 s of SIGINT".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (name, pid) in [("mosquitto", broker), ("devsim", devsim)] {
+            let alive = Command::new("kill")
+                .args(["-0", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status()?
+                .success();
+            if alive {
+                return Err(format!("{name} (pid {pid}) still runs after the demo stopped").into());
+            }
+        }
+        Ok(())
+    })();
+    // Never leave the demo behind, whatever happened.
+    let _ = demo.kill();
+    let _ = demo.wait();
+    result
 }
 
 #[cfg(test)]

@@ -49,7 +49,8 @@ use crate::options::ConnectOptions;
 /// - An incoming QoS 2 message is delivered once, even if the broker
 ///   resends it before PUBREL.
 /// - Outgoing QoS 1/2 publishes are sent in the order asked, and at most as
-///   many are in flight as the broker's Receive Maximum allows.
+///   many are in flight as the broker's Receive Maximum and our own
+///   [`ConnectOptions::max_in_flight`] allow.
 /// - Across a lost connection the engine keeps unacknowledged QoS 1/2
 ///   PUBLISH and PUBREL. If the broker resumes the session they are resent
 ///   in order (PUBLISH with DUP set); if not, unacknowledged publishes are
@@ -850,8 +851,12 @@ impl Client {
         if self.state != SessionState::Connected {
             return;
         }
+        let limit = self
+            .server
+            .receive_maximum
+            .min(self.options.max_in_flight.max(1));
         let mut in_flight = self.inflight.in_flight();
-        while in_flight < usize::from(self.server.receive_maximum) {
+        while in_flight < usize::from(limit) {
             let Some(id) = self.inflight.pop_queued() else {
                 return;
             };

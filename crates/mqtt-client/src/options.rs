@@ -35,6 +35,12 @@ pub struct ConnectOptions {
     /// MQTT 5: QoS 1/2 publishes we accept in flight at once (Receive
     /// Maximum). `None`: the protocol default, 65 535.
     pub receive_maximum: Option<u16>,
+    /// QoS 1/2 publishes we keep in flight at most (sent, not yet
+    /// acknowledged); the limit used is the smaller of this and the broker's
+    /// Receive Maximum. Default 20: an MQTT 3.1.1 broker cannot announce a
+    /// limit, and mosquitto's default (`max_inflight_messages 20`) refuses
+    /// what exceeds it with a PUBACK a 3.1.1 client reads as success.
+    pub max_in_flight: u16,
     /// MQTT 5: topic aliases we accept from the broker. Default 32.
     pub topic_alias_maximum: u16,
     /// MQTT 5: user properties sent in CONNECT.
@@ -90,6 +96,7 @@ impl ConnectOptions {
             session_expiry_secs: None,
             will: None,
             receive_maximum: None,
+            max_in_flight: 20,
             topic_alias_maximum: 32,
             user_properties: Vec::new(),
             response_timeout_ms: 10_000,

@@ -470,6 +470,26 @@ fn v5_receive_maximum_limits_in_flight_and_keeps_order() {
 }
 
 #[test]
+fn our_in_flight_cap_applies_in_v311_too() {
+    // Regression: mosquitto 2.0.11 answers a 21st QoS 2 publish in flight
+    // from a 3.1.1 client with a PUBACK (read as success) and drops it.
+    let mut pair = Pair::connected(Protocol::V311, |o| o.max_in_flight = 2);
+    let ids: Vec<u16> = (0..3)
+        .map(|_| pair.publish("a", QoS::ExactlyOnce).unwrap().unwrap())
+        .collect();
+    assert_eq!(pair.sent().len(), 2);
+    assert_eq!(pair.client.queued(), 1);
+    pair.send(PubRec::new(ids[0]));
+    assert_eq!(
+        pair.sent(),
+        [Packet::PubRel(PubRel::new(ids[0]))],
+        "PUBREL does not free the slot"
+    );
+    pair.send(PubComp::new(ids[0]));
+    assert_eq!(publish_of(&pair.sent()[0]).packet_id, Some(ids[2]));
+}
+
+#[test]
 fn v5_maximum_qos_and_packet_size_are_respected() {
     let mut pair = Pair::new(Protocol::V5, |_| {});
     let mut connack = ConnAck::new(false, ReasonCode::SUCCESS);

@@ -163,13 +163,9 @@ impl Mosquitto {
         );
         if self.config.persistence {
             // As root, mosquitto drops to user `mosquitto` unless told to stay
-            // root, and could not write its database here. Seen here: after a
-            // restart mosquitto 2.0.11 dropped QoS 1 publishes as "quota
-            // exceeded" (reason 151, silent in MQTT 3.1.1) with ~100 messages
-            // queued, below its default limit of 1000; so no limit.
+            // root, and could not write its database here.
             conf.push_str(&format!(
-                "user root\npersistence true\npersistence_location {}/\nautosave_interval 1\n\
-                 max_queued_messages 0\n",
+                "user root\npersistence true\npersistence_location {}/\nautosave_interval 1\n",
                 dir.display()
             ));
         } else {
