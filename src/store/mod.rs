@@ -133,7 +133,13 @@ impl AppState {
         let Some(Some(requests)) = requests else {
             return;
         };
-        self.send(requests);
+        if let Err(message) = self.send(requests) {
+            // Not sent (e.g. while reconnecting): say so on the tile now
+            // rather than wait for the confirmation timeout.
+            let message = format!("not sent: {message}");
+            self.dashboard
+                .update_value(|d| d.fail_request(key, index, message));
+        }
         self.refresh(key);
         self.arm_pending_timer();
     }
@@ -149,22 +155,25 @@ impl AppState {
                 if let Some(key) = &update.changed {
                     self.refresh(key);
                 }
-                self.send(update.publish);
+                // A state query for a new device: if it cannot go out now,
+                // the device's own reports will fill the tile.
+                let _ = self.send(update.publish);
             }
         }
     }
 
-    fn send(self, requests: Vec<PublishRequest>) {
-        let Some(session) = self.session.with_value(Clone::clone) else {
-            return;
-        };
+    /// Publishes the requests in order; stops at the first that fails.
+    fn send(self, requests: Vec<PublishRequest>) -> Result<(), String> {
+        let session = self
+            .session
+            .with_value(Clone::clone)
+            .ok_or("not connected to a broker")?;
         for request in requests {
             let mut publish = Publish::new(request.topic, request.payload);
             publish.qos = request.qos;
-            if let Err(message) = session.publish(publish) {
-                self.conn.set(ConnState::Failed(message));
-            }
+            session.publish(publish)?;
         }
+        Ok(())
     }
 
     /// Copies one device from the model into its tile's signal.

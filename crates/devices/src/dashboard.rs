@@ -249,6 +249,19 @@ impl Dashboard {
         Some(vec![tasmota::command(&key.id, index, want)])
     }
 
+    /// A request could not be sent: the outlet is no longer pending and
+    /// shows `reason`.
+    pub fn fail_request(&mut self, key: &DeviceKey, index: u8, reason: String) {
+        if let Some(outlet) = self
+            .devices
+            .get_mut(key)
+            .and_then(|d| d.outlets.iter_mut().find(|o| o.index == index))
+        {
+            outlet.pending = None;
+            outlet.error = Some(reason);
+        }
+    }
+
     /// Gives up on toggles pending longer than [`PENDING_TIMEOUT_MS`];
     /// returns the devices that changed.
     pub fn handle_timeout(&mut self, now: u64) -> Vec<DeviceKey> {

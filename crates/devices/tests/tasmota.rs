@@ -138,3 +138,23 @@ fn request_for_unknown_device_is_none() {
         .request(&key("ghost"), 1, Power::On, 0)
         .is_none());
 }
+
+#[test]
+fn a_request_that_could_not_be_sent_shows_why() {
+    let mut d = dashboard();
+    d.handle_message("stat/plug1/POWER", b"OFF");
+    d.request(&key("plug1"), 1, Power::On, 0).unwrap();
+    d.fail_request(
+        &key("plug1"),
+        1,
+        "not sent: not connected to a broker".into(),
+    );
+    let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
+    assert_eq!(outlet.pending, None);
+    assert_eq!(outlet.confirmed, Some(Power::Off));
+    assert_eq!(
+        outlet.error.as_deref(),
+        Some("not sent: not connected to a broker")
+    );
+    assert_eq!(d.poll_timeout(), None, "nothing left to time out");
+}
