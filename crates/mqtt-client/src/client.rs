@@ -384,15 +384,18 @@ impl Client {
                 return Err(PublishError::RetainNotSupported);
             }
         }
-        self.check_size(&publish)?;
         if publish.qos == QoS::AtMostOnce {
             if self.state != SessionState::Connected {
                 return Err(PublishError::NotConnected);
             }
             publish.packet_id = None;
             publish.dup = false;
-            return self.send_publish(now, &publish).map(|()| None);
+            // Encoded once, straight into the transmit buffer; `send_publish`
+            // checks the size there.
+            return self.send_publish(now, publish).map(|()| None);
         }
+        // Queued for later: find out now whether it can ever be sent.
+        self.check_size(&publish)?;
         publish.dup = false;
         let id = self
             .inflight
@@ -655,7 +658,7 @@ impl Client {
                 // [MQTT-4.4.0-1], with DUP set [MQTT-3.3.1-1].
                 Some(Pending::PubAck(mut p) | Pending::PubRec(mut p)) if session_present => {
                     p.dup = true;
-                    let _ = self.send_publish(now, &p);
+                    let _ = self.send_publish(now, p);
                 }
                 Some(Pending::PubComp) if session_present => {
                     let _ = self.send(now, &PubRel::new(id).into());
@@ -868,7 +871,7 @@ impl Client {
                 _ => Pending::PubRec(publish.clone()),
             };
             self.inflight.set(id, next);
-            if let Err(err) = self.send_publish(now, &publish) {
+            if let Err(err) = self.send_publish(now, publish) {
                 // Cannot happen for a publish accepted by `publish`; report
                 // it rather than retry forever.
                 self.inflight.remove(id);
@@ -884,29 +887,56 @@ impl Client {
         }
     }
 
-    /// Sends a PUBLISH, with a topic alias when the broker allows them.
-    fn send_publish(&mut self, now: u64, publish: &Publish) -> Result<(), PublishError> {
+    /// Sends a PUBLISH, with a topic alias when the broker allows them,
+    /// and refuses it if it is larger than the broker accepts.
+    fn send_publish(&mut self, now: u64, mut p: Publish) -> Result<(), PublishError> {
         let max = self.server.topic_alias_maximum;
-        if max == 0 || self.options.protocol != Protocol::V5 {
-            return self
-                .send(now, &publish.clone().into())
-                .map_err(PublishError::Invalid);
+        let new_alias = if max > 0 && self.options.protocol == Protocol::V5 {
+            self.apply_topic_alias(&mut p, max)
+        } else {
+            None
+        };
+        let start = self.transmit.len();
+        let sent = self.send(now, &p.into()).map_err(PublishError::Invalid);
+        // "The Client MUST NOT send packets exceeding Maximum Packet Size to
+        // the Server" [MQTT-3.1.2-24].
+        let too_large = self
+            .server
+            .maximum_packet_size
+            .is_some_and(|limit| self.transmit.len() - start > limit as usize);
+        let result = match sent {
+            Ok(()) if too_large => {
+                self.transmit.truncate(start);
+                Err(PublishError::TooLarge)
+            }
+            other => other,
+        };
+        if let (Err(_), Some(topic)) = (&result, new_alias) {
+            // The broker never learned this alias.
+            self.aliases_out.remove(&topic);
         }
-        let mut p = publish.clone();
+        result
+    }
+
+    /// Gives `p` a topic alias; returns the topic if the alias is new.
+    fn apply_topic_alias(&mut self, p: &mut Publish, max: u16) -> Option<String> {
         match self.aliases_out.get(&p.topic) {
             Some(&alias) => {
                 // Known: the alias alone stands for the topic.
                 p.topic = String::new();
                 p.properties.topic_alias = Some(alias);
+                None
             }
             None if self.aliases_out.len() < usize::from(max) => {
+                // The newest alias is the highest, so forgetting it (should
+                // the send fail) keeps the numbering dense.
                 let alias = self.aliases_out.len() as u16 + 1;
                 self.aliases_out.insert(p.topic.clone(), alias);
                 p.properties.topic_alias = Some(alias);
+                Some(p.topic.clone())
             }
-            None => {}
+            None => None,
         }
-        self.send(now, &p.into()).map_err(PublishError::Invalid)
     }
 
     fn check_size(&self, publish: &Publish) -> Result<(), PublishError> {

@@ -501,8 +501,22 @@ fn v5_maximum_qos_and_packet_size_are_respected() {
         Err(PublishError::QoSNotSupported)
     );
     let big = Publish::new("a", vec![0u8; 100]);
-    assert_eq!(pair.client.publish(0, big), Err(PublishError::TooLarge));
+    assert_eq!(
+        pair.client.publish(0, big.clone()),
+        Err(PublishError::TooLarge)
+    );
+    let mut big_qos1 = big;
+    big_qos1.qos = QoS::AtLeastOnce;
+    assert_eq!(
+        pair.client.publish(0, big_qos1),
+        Err(PublishError::TooLarge),
+        "refused before queuing"
+    );
+    assert_eq!(pair.client.queued(), 0);
     assert!(pair.sent().is_empty());
+    // A small one still goes out whole.
+    pair.publish("a", QoS::AtMostOnce).unwrap();
+    assert_eq!(publish_of(&pair.sent()[0]).topic, "a");
 }
 
 // ---- MQTT 5 topic aliases ----
@@ -525,6 +539,24 @@ fn v5_outgoing_topic_alias_replaces_a_repeated_topic() {
     assert_eq!(
         seen,
         [("long/topic/name", Some(1)), ("", Some(1)), ("other", None)]
+    );
+}
+
+#[test]
+fn v5_a_refused_publish_does_not_leave_an_alias_the_broker_never_saw() {
+    let mut pair = Pair::new(Protocol::V5, |_| {});
+    let mut connack = ConnAck::new(false, ReasonCode::SUCCESS);
+    connack.properties.topic_alias_maximum = Some(4);
+    connack.properties.maximum_packet_size = Some(64);
+    pair.connect_with(connack);
+    let big = Publish::new("room/lamp", vec![0u8; 100]);
+    assert_eq!(pair.client.publish(0, big), Err(PublishError::TooLarge));
+    pair.publish("room/lamp", QoS::AtMostOnce).unwrap();
+    let sent = pair.sent();
+    let p = publish_of(&sent[0]);
+    assert_eq!(
+        (p.topic.as_str(), p.properties.topic_alias),
+        ("room/lamp", Some(1))
     );
 }
 
