@@ -239,13 +239,22 @@ async fn connect_with_form(
     browser.type_into("client-id", client_id).await?;
     browser.click("connect").await?;
     // SUBACK before anything else, or a publish could race the subscription.
-    wait_until(browser, "the connection state 'subscribed'", || async {
-        Ok(browser
-            .attr("connection-status", "data-state")
-            .await?
-            .as_deref()
-            == Some("subscribed"))
-    })
+    wait_for_connection(browser, "subscribed").await
+}
+
+/// Waits for the header's connection state (`data-state`) to read `state`.
+async fn wait_for_connection(browser: &Browser, state: &str) -> Result {
+    wait_until(
+        browser,
+        &format!("the connection state {state:?}"),
+        || async {
+            Ok(browser
+                .attr("connection-status", "data-state")
+                .await?
+                .as_deref()
+                == Some(state))
+        },
+    )
     .await
 }
 
@@ -334,14 +343,7 @@ async fn connecting_where_no_broker_listens_shows_a_clear_error() {
             .client
             .goto(&format!("{}?broker=ws://127.0.0.1:{closed}/", server.url()))
             .await?;
-        wait_until(browser, "the connection state 'error'", || async {
-            Ok(browser
-                .attr("connection-status", "data-state")
-                .await?
-                .as_deref()
-                == Some("error"))
-        })
-        .await?;
+        wait_for_connection(browser, "error").await?;
         let message = browser.text("connection-error").await?;
         let expected = format!("Could not connect to ws://127.0.0.1:{closed}/");
         if !message.contains(&expected) {
@@ -384,14 +386,7 @@ async fn query_parameters_prefill_the_form_and_connect() {
             broker.ws_url()
         );
         browser.client.goto(&url).await?;
-        wait_until(browser, "the connection state 'subscribed'", || async {
-            Ok(browser
-                .attr("connection-status", "data-state")
-                .await?
-                .as_deref()
-                == Some("subscribed"))
-        })
-        .await?;
+        wait_for_connection(browser, "subscribed").await?;
         let field = browser
             .client
             .find(Locator::Css("[data-testid='client-id']"))
