@@ -91,8 +91,11 @@ fn drive(
     loop {
         while let Some(event) = client.poll_event() {
             match event {
-                // The engine renews subscriptions itself on later sessions.
-                Event::Connected { .. } if client.subscriptions().is_empty() => {
+                // Once per engine: on later sessions the engine renews the
+                // subscriptions itself (or resends an unanswered SUBSCRIBE).
+                Event::Connected { .. }
+                    if client.subscriptions().is_empty() && !client.subscribing() =>
+                {
                     let filters = model
                         .subscriptions()
                         .into_iter()

@@ -89,6 +89,8 @@ pub struct Client {
     reconnect_at: Option<u64>,
     /// The user disconnected, or the broker refused us: do not reconnect.
     stopped: bool,
+    /// SUBSCRIBE packets (ours or renewals) waiting for their SUBACK.
+    subscribing: usize,
 }
 
 /// Limits the broker announced in CONNACK (MQTT 5), or the defaults.
@@ -157,6 +159,8 @@ pub enum Event {
         /// The identifier [`Client::subscribe`] returned (or an internal
         /// one when the engine renews subscriptions).
         packet_id: u16,
+        /// The filters asked for, in order.
+        filters: Vec<String>,
         /// One result per filter, in the order asked: the granted QoS or a
         /// failure (≥ 0x80).
         results: Vec<ReasonCode>,
@@ -307,6 +311,7 @@ impl Client {
             backoff,
             reconnect_at: None,
             stopped: false,
+            subscribing: 0,
         }
     }
 
@@ -330,9 +335,22 @@ impl Client {
         self.inflight.in_flight()
     }
 
-    /// Subscriptions the broker has granted.
+    /// Subscriptions the broker has granted (while a new session renews
+    /// them: those being renewed).
     pub fn subscriptions(&self) -> &[SubscribeFilter] {
         &self.subscriptions
+    }
+
+    /// Whether a SUBSCRIBE (asked for, or a renewal) waits for its SUBACK.
+    /// Until it comes, messages on those filters may not arrive yet.
+    pub fn subscribing(&self) -> bool {
+        self.subscribing > 0
+    }
+
+    /// When the engine will ask to reconnect ([`Event::Reconnect`]), if it
+    /// is waiting to.
+    pub fn reconnect_at(&self) -> Option<u64> {
+        self.reconnect_at
     }
 
     /// Starts a session on a freshly opened transport: queues CONNECT.
@@ -426,6 +444,7 @@ impl Client {
             .inflight
             .allocate(Pending::Subscribe(filters.clone()))
             .ok_or(PublishError::NoPacketId)?;
+        self.subscribing += 1;
         self.send(now, &Subscribe::new(id, filters).into())
             .map_err(PublishError::Invalid)?;
         Ok(id)
@@ -460,6 +479,15 @@ impl Client {
         }
         if self.state != SessionState::Disconnected {
             self.close(now, ConnectionError::LocallyClosed);
+        }
+    }
+
+    /// Brings a scheduled reconnect forward to `now` (a "retry now"
+    /// button): the next [`Client::handle_timeout`] emits
+    /// [`Event::Reconnect`]. Does nothing unless a reconnect is scheduled.
+    pub fn reconnect_now(&mut self, now: u64) {
+        if self.reconnect_at.is_some() {
+            self.reconnect_at = Some(now);
         }
     }
 
@@ -641,9 +669,29 @@ impl Client {
             // The broker has no state for us: its QoS 2 identifiers are
             // gone, and our subscriptions must be renewed.
             self.incoming_qos2.clear();
-            if !self.subscriptions.is_empty() {
-                let filters = core::mem::take(&mut self.subscriptions);
+            // The list stays as it is while the renewal is under way, so a
+            // caller looking at `subscriptions()` on `Connected` sees them
+            // and does not subscribe a second time.
+            // Filters whose SUBSCRIBE is still unanswered are resent below
+            // as they were: not renewed twice.
+            let unanswered: Vec<&str> = waiting
+                .iter()
+                .filter_map(|&id| match self.inflight.get(id) {
+                    Some(Pending::Subscribe(f)) => Some(f),
+                    _ => None,
+                })
+                .flatten()
+                .map(|f| f.filter.as_str())
+                .collect();
+            let filters: Vec<SubscribeFilter> = self
+                .subscriptions
+                .iter()
+                .filter(|s| !unanswered.contains(&s.filter.as_str()))
+                .cloned()
+                .collect();
+            if !filters.is_empty() {
                 if let Some(id) = self.inflight.allocate(Pending::Subscribe(filters.clone())) {
+                    self.subscribing += 1;
                     let _ = self.send(now, &Subscribe::new(id, filters).into());
                 }
             }
@@ -822,14 +870,18 @@ impl Client {
             return;
         };
         self.inflight.remove(ack.packet_id);
+        self.subscribing -= 1;
+        let names = filters.iter().map(|f| f.filter.clone()).collect();
         for (filter, code) in filters.into_iter().zip(&ack.reason_codes) {
+            // A renewal the broker now refuses is no subscription any more.
+            self.subscriptions.retain(|s| s.filter != filter.filter);
             if code.is_success() {
-                self.subscriptions.retain(|s| s.filter != filter.filter);
                 self.subscriptions.push(filter);
             }
         }
         self.events.push_back(Event::Subscribed {
             packet_id: ack.packet_id,
+            filters: names,
             results: ack.reason_codes,
         });
     }

@@ -132,6 +132,7 @@ fn subscribe_then_receive() {
         [
             Event::Subscribed {
                 packet_id: id,
+                filters: vec!["stat/+/POWER".into()],
                 results: vec![ReasonCode::GRANTED_QOS_0]
             },
             Event::Message(Publish::new("stat/a/POWER", "ON")),
@@ -681,6 +682,65 @@ fn reconnect_without_session_renews_subscriptions_and_resends_as_new() {
         "{resent:?}"
     );
     assert_eq!(resent.len(), 2);
+}
+
+/// Regression: the engine emitted `Connected` with an empty subscription
+/// list while it renewed them, so the app and devsim subscribed a second
+/// time on every reconnect (retained messages arrived twice).
+#[test]
+fn renewed_subscriptions_stay_visible_while_their_suback_is_pending() {
+    let mut pair = Pair::connected(Protocol::V311, |o| o.reconnect = Some(Backoff::default()));
+    let filters = vec![SubscribeFilter::new("t/#", QoS::AtMostOnce)];
+    let sub = pair.client.subscribe(0, filters.clone()).unwrap();
+    assert!(pair.client.subscribing());
+    pair.sent();
+    pair.send(SubAck {
+        packet_id: sub,
+        properties: Properties::default(),
+        reason_codes: vec![ReasonCode::GRANTED_QOS_0],
+    });
+    assert!(!pair.client.subscribing());
+    pair.events();
+
+    pair.client.handle_transport_closed(pair.now);
+    let at = pair
+        .client
+        .reconnect_at()
+        .expect("a reconnect is scheduled");
+    pair.client.reconnect_now(pair.now);
+    assert!(pair.client.reconnect_at().unwrap() < at || at == pair.now);
+    pair.client.handle_timeout(pair.now);
+    assert_eq!(pair.events()[1..], [Event::Reconnect]);
+    let events = pair.connect_with(ConnAck::new(false, ReasonCode::SUCCESS));
+    assert_eq!(
+        events,
+        [Event::Connected {
+            session_present: false
+        }]
+    );
+    // What a caller sees at `Connected`: the filters, and a renewal under way.
+    assert_eq!(pair.client.subscriptions(), &filters[..]);
+    assert!(pair.client.subscribing());
+    let sent = pair.sent();
+    let [Packet::Subscribe(renewal)] = &sent[..] else {
+        panic!("one SUBSCRIBE, the renewal: {sent:?}");
+    };
+    // The broker now refuses it: no subscription any more, and the event says which.
+    pair.send(SubAck {
+        packet_id: renewal.packet_id,
+        properties: Properties::default(),
+        reason_codes: vec![ReasonCode::UNSPECIFIED_ERROR],
+    });
+    assert_eq!(
+        pair.events(),
+        [Event::Subscribed {
+            packet_id: renewal.packet_id,
+            filters: vec!["t/#".into()],
+            results: vec![ReasonCode::UNSPECIFIED_ERROR],
+        }]
+    );
+    assert!(pair.client.subscriptions().is_empty());
+    assert!(!pair.client.subscribing());
 }
 
 #[test]
