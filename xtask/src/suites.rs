@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every suite, one summary line.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 use e2e::{target_dir, workspace_root, Mosquitto};
@@ -16,20 +17,18 @@ struct Tally {
 }
 
 impl Tally {
-    /// Runs a `cargo test`-like command, echoing its output and adding up
-    /// its `test result:` lines. A command that fails without reporting a
-    /// failed test (a build error) counts as one failure.
+    /// Runs a `cargo test`-like command, echoing its output, and records
+    /// what [`judge`] makes of it; says why when it adds failures of its own.
     fn tests(&mut self, name: &str, cmd: &mut Command) {
         step(name);
-        let (passed, failed, ok) = match run_counting(cmd) {
-            Ok(counts) => counts,
-            Err(e) => {
-                eprintln!("xtask: {e}");
-                (0, 0, false)
-            }
-        };
-        let failed = if !ok && failed == 0 { 1 } else { failed };
-        self.record(name, passed, failed);
+        let outcome = run_counting(cmd).unwrap_or_else(|e| {
+            eprintln!("xtask: {e}");
+            judge(&[] as &[&str], false)
+        });
+        if let Some(why) = outcome.verdict.explain() {
+            eprintln!("xtask: suite \"{name}\" {why}");
+        }
+        self.record_with_ignored(name, outcome.passed, outcome.failed, outcome.ignored);
     }
 
     /// Runs a command that must succeed: one check, passed or failed.
@@ -43,31 +42,151 @@ impl Tally {
     }
 
     fn record(&mut self, name: &str, passed: usize, failed: usize) {
+        self.record_with_ignored(name, passed, failed, 0);
+    }
+
+    /// Ignored tests stay out of the totals, but the suite's line shows them.
+    fn record_with_ignored(&mut self, name: &str, passed: usize, failed: usize, ignored: usize) {
         self.passed += passed;
         self.failed += failed;
+        let ignored = if ignored > 0 {
+            format!(" ({ignored} ignored)")
+        } else {
+            String::new()
+        };
         self.lines.push(format!(
-            "  {:<60} {passed:>4} passed, {failed} failed",
+            "  {:<60} {passed:>4} passed, {failed} failed{ignored}",
             name
         ));
     }
 }
 
-fn run_counting(cmd: &mut Command) -> Result<(usize, usize, bool)> {
+/// `cargo test --no-fail-fast ARGS` in `root`: every test binary of the
+/// suite runs even after one fails, so none of their tests goes uncounted.
+/// Every suite that `cargo xtask test` counts starts here.
+fn cargo_test(root: &Path, args: &[&str]) -> Command {
+    let mut c = command("cargo");
+    c.current_dir(root)
+        .args(["test", "--no-fail-fast"])
+        .args(args);
+    c
+}
+
+/// Runs `cmd`, echoing its stdout as it comes, and judges it.
+fn run_counting(cmd: &mut Command) -> Result<Outcome> {
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     let stdout = child.stdout.take().expect("piped");
-    let (mut passed, mut failed) = (0, 0);
+    let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         println!("{line}");
-        if let Some(rest) = line.trim().strip_prefix("test result: ") {
-            passed += count(rest, " passed");
-            failed += count(rest, " failed");
+        lines.push(line);
+    }
+    Ok(judge(&lines, child.wait()?.success()))
+}
+
+/// What one suite's `cargo test` output adds up to.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    passed: usize,
+    /// The failed tests reported, plus the failures [`Verdict`] adds.
+    failed: usize,
+    /// Not counted as passed or failed; shown on the suite's line.
+    ignored: usize,
+    verdict: Verdict,
+}
+
+/// How a suite went, beyond its `test result:` lines.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Tests ran and none failed.
+    Passed,
+    /// Some tests failed; the command's own output says which.
+    TestsFailed,
+    /// This many test binaries printed `running N tests` but no
+    /// `test result:` (a crash, an abort, a timeout): one failure each.
+    Unfinished(usize),
+    /// The command failed without a failed test (a build error): one
+    /// failure.
+    Broken,
+    /// It succeeded but ran no test at all: one failure, since a filter or
+    /// a build problem hides them.
+    NoTests,
+}
+
+impl Verdict {
+    /// The message that explains the failures this verdict adds.
+    fn explain(&self) -> Option<String> {
+        match self {
+            Verdict::Passed | Verdict::TestsFailed => None,
+            Verdict::Unfinished(n) => Some(format!(
+                "had {n} test binar{} that started but printed no result — a crash or a timeout",
+                if *n == 1 { "y" } else { "ies" }
+            )),
+            Verdict::Broken => {
+                Some("failed without a failed test — a build error or a crash".into())
+            }
+            Verdict::NoTests => {
+                Some("ran no tests — a filter or a build problem hides them".into())
+            }
         }
     }
-    Ok((passed, failed, child.wait()?.success()))
+}
+
+/// Adds up the `test result:` lines of a suite's output (libtest, rustdoc
+/// and wasm-bindgen-test-runner print the same format) and judges the suite
+/// as a whole: binaries with 0 tests (doc tests of a crate without any, a
+/// lib without unit tests) are fine as long as the suite ran some test.
+fn judge<S: AsRef<str>>(lines: &[S], succeeded: bool) -> Outcome {
+    let (mut passed, mut failed, mut ignored) = (0, 0, 0);
+    let (mut started, mut finished) = (0usize, 0usize);
+    for line in lines {
+        let line = line.as_ref().trim();
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            passed += count(rest, " passed");
+            failed += count(rest, " failed");
+            ignored += count(rest, " ignored");
+            finished += 1;
+        } else if is_running_line(line) {
+            started += 1;
+        }
+    }
+    let unfinished = started.saturating_sub(finished);
+    let verdict = if !succeeded && unfinished > 0 {
+        Verdict::Unfinished(unfinished)
+    } else if !succeeded && failed == 0 {
+        Verdict::Broken
+    } else if failed > 0 {
+        Verdict::TestsFailed
+    } else if passed == 0 {
+        Verdict::NoTests
+    } else {
+        Verdict::Passed
+    };
+    let added = match verdict {
+        Verdict::Unfinished(n) => n,
+        Verdict::Broken | Verdict::NoTests => 1,
+        Verdict::Passed | Verdict::TestsFailed => 0,
+    };
+    Outcome {
+        passed,
+        failed: failed + added,
+        ignored,
+        verdict,
+    }
+}
+
+/// `running 3 tests` or `running 1 test`: a test binary starts.
+fn is_running_line(line: &str) -> bool {
+    line.strip_prefix("running ")
+        .and_then(|rest| {
+            rest.strip_suffix(" tests")
+                .or_else(|| rest.strip_suffix(" test"))
+        })
+        .is_some_and(|n| n.parse::<usize>().is_ok())
 }
 
 /// From `ok. 12 passed; 0 failed; …`, the number before `label`.
@@ -155,14 +274,10 @@ pub(crate) fn test() -> Result<ExitCode> {
     );
     tally.tests(
         "native tests (codec, client, devices, devsim)",
-        cargo().args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "plugboard",
-            "--exclude",
-            "e2e",
-        ]),
+        &mut cargo_test(
+            &root,
+            &["--workspace", "--exclude", "plugboard", "--exclude", "e2e"],
+        ),
     );
 
     // Browser tests: the app's transport and components in headless
@@ -173,17 +288,13 @@ pub(crate) fn test() -> Result<ExitCode> {
         Ok(broker) => {
             tally.tests(
                 "browser tests (wasm-bindgen-test in headless Chromium)",
-                cargo()
-                    .args([
-                        "test",
-                        "-p",
-                        "plugboard",
-                        "--target",
-                        "wasm32-unknown-unknown",
-                    ])
-                    .env("PLUGBOARD_TEST_BROKER_WS", broker.ws_url())
-                    .env("WASM_BINDGEN_TEST_TIMEOUT", "60")
-                    .env("TMPDIR", &tmp),
+                cargo_test(
+                    &root,
+                    &["-p", "plugboard", "--target", "wasm32-unknown-unknown"],
+                )
+                .env("PLUGBOARD_TEST_BROKER_WS", broker.ws_url())
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "60")
+                .env("TMPDIR", &tmp),
             );
         }
         Err(e) => {
@@ -199,7 +310,7 @@ pub(crate) fn test() -> Result<ExitCode> {
     // The session engine over TCP against a real mosquitto.
     tally.tests(
         "session engine against mosquitto over TCP (QoS, sessions, restart, auth, will)",
-        cargo().args(["test", "-p", "e2e", "--test", "broker"]),
+        &mut cargo_test(&root, &["-p", "e2e", "--test", "broker"]),
     );
 
     // End to end: the trunk-built app, mosquitto and devsim.
@@ -207,8 +318,7 @@ pub(crate) fn test() -> Result<ExitCode> {
     match built {
         Ok((devsim, dist)) => tally.tests(
             "end-to-end tests (app in headless Chromium + mosquitto + devsim)",
-            cargo()
-                .args(["test", "-p", "e2e", "--lib", "--test", "browser"])
+            cargo_test(&root, &["-p", "e2e", "--lib", "--test", "browser"])
                 .env("DEVSIM_BIN", devsim)
                 .env("PLUGBOARD_DIST", dist)
                 .env("TMPDIR", &tmp),
@@ -330,13 +440,178 @@ fn demo_smoke_test() -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{cargo_test, count, judge, Outcome, Verdict};
+
+    fn outcome(passed: usize, failed: usize, ignored: usize, verdict: Verdict) -> Outcome {
+        Outcome {
+            passed,
+            failed,
+            ignored,
+            verdict,
+        }
+    }
 
     #[test]
     fn counts_cargo_and_wasm_bindgen_result_lines() {
         let ok = "ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s";
         assert_eq!((count(ok, " passed"), count(ok, " failed")), (12, 0));
+        assert_eq!(count(ok, " ignored"), 1);
         let bad = "FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out";
         assert_eq!((count(bad, " passed"), count(bad, " failed")), (3, 2));
+    }
+
+    #[test]
+    fn every_cargo_test_runs_with_no_fail_fast() {
+        let cmd = cargo_test(std::path::Path::new("/"), &["-p", "e2e"]);
+        let args: Vec<_> = cmd.get_args().collect();
+        assert_eq!(args, ["test", "--no-fail-fast", "-p", "e2e"]);
+    }
+
+    #[test]
+    fn a_failing_binary_and_a_passing_one_both_count() {
+        // What `--no-fail-fast` buys: the binary after the failing one runs.
+        let out = [
+            "running 2 tests",
+            "test decode::ok ... ok",
+            "test decode::bad ... FAILED",
+            "",
+            "failures:",
+            "    decode::bad",
+            "",
+            "test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "",
+            "running 5 tests",
+            ".....",
+            "test result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s",
+        ];
+        assert_eq!(judge(&out, false), outcome(6, 1, 0, Verdict::TestsFailed));
+    }
+
+    #[test]
+    fn a_build_error_is_one_failure() {
+        // cargo's `error[E0425]: …` goes to stderr: stdout is empty.
+        let out: [&str; 0] = [];
+        let judged = judge(&out, false);
+        assert_eq!(judged, outcome(0, 1, 0, Verdict::Broken));
+        assert!(judged.verdict.explain().is_some());
+    }
+
+    #[test]
+    fn a_build_error_after_passing_binaries_is_still_a_failure() {
+        let out = [
+            "running 3 tests",
+            "test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ];
+        assert_eq!(judge(&out, false), outcome(3, 1, 0, Verdict::Broken));
+    }
+
+    #[test]
+    fn a_suite_with_zero_tests_fails() {
+        // A filter that matches nothing: every binary says 0 passed.
+        let out = [
+            "running 0 tests",
+            "",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 12 filtered out; finished in 0.00s",
+            "",
+            "running 0 tests",
+            "",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ];
+        let judged = judge(&out, true);
+        assert_eq!(judged, outcome(0, 1, 0, Verdict::NoTests));
+        assert_eq!(
+            judged.verdict.explain().as_deref(),
+            Some("ran no tests — a filter or a build problem hides them")
+        );
+        // No result line at all is no better.
+        assert_eq!(
+            judge(&["no tests to run!"], true),
+            outcome(0, 1, 0, Verdict::NoTests)
+        );
+    }
+
+    #[test]
+    fn binaries_without_tests_are_fine_when_the_suite_has_some() {
+        // A lib without unit tests and a crate without doc tests.
+        let out = [
+            "running 0 tests",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+            "running 4 tests",
+            "test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.30s",
+            "   Doc-tests mqtt_codec",
+            "running 0 tests",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ];
+        assert_eq!(judge(&out, true), outcome(4, 0, 0, Verdict::Passed));
+    }
+
+    #[test]
+    fn ignored_tests_are_reported_but_not_counted() {
+        let out = [
+            "running 3 tests",
+            "test slow ... ignored, needs a broker",
+            "test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+            "running 11 tests",
+            "test result: ok. 10 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ];
+        assert_eq!(judge(&out, true), outcome(12, 0, 2, Verdict::Passed));
+        // Only ignored tests: nothing ran.
+        let out = [
+            "running 1 test",
+            "test result: ok. 0 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ];
+        assert_eq!(judge(&out, true), outcome(0, 1, 1, Verdict::NoTests));
+    }
+
+    #[test]
+    fn wasm_bindgen_test_runner_output_counts() {
+        let out = [
+            "no tests to run!",
+            "Set timeout to 60 seconds...",
+            "Running headless tests in Chrome on `http://127.0.0.1:40171/`",
+            "Try find `webdriver.json` for configure browser's capabilities:",
+            "Not found",
+            "running 9 tests",
+            "",
+            "test web::subscribes ... ok",
+            "test web::refused_port ... FAIL",
+            "",
+            "failures:",
+            "",
+            "---- web::refused_port output ----",
+            "    JS exception that was thrown:",
+            "        Error: expected a refusal",
+            "",
+            "failures:",
+            "",
+            "    web::refused_port",
+            "",
+            "test result: FAILED. 8 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 3.10s",
+        ];
+        assert_eq!(judge(&out, false), outcome(8, 1, 0, Verdict::TestsFailed));
+        let ok = [
+            "running 9 tests",
+            "test result: ok. 9 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out",
+        ];
+        assert_eq!(judge(&ok, true), outcome(9, 0, 0, Verdict::Passed));
+    }
+
+    #[test]
+    fn a_binary_that_never_reports_is_a_failure_next_to_failed_tests() {
+        // One binary fails a test, another dies (a timeout, an abort) before
+        // its result line: both count.
+        let out = [
+            "running 2 tests",
+            "test result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "running 9 tests",
+            "test web::subscribes ... ok",
+            "Failed to detect test as having been run. It might have timed out.",
+        ];
+        let judged = judge(&out, false);
+        assert_eq!(judged, outcome(1, 2, 0, Verdict::Unfinished(1)));
+        assert!(judged
+            .verdict
+            .explain()
+            .is_some_and(|m| m.contains("1 test binary")));
     }
 }
