@@ -20,6 +20,11 @@ pub struct FixedHeader {
 impl FixedHeader {
     /// Parses a fixed header from the start of `buf`, or `Ok(None)` if
     /// `buf` ends inside it.
+    ///
+    /// Only the form both protocol versions share is checked here: the
+    /// remaining length ends within four bytes. [`Decoder`] and
+    /// [`decode_slice`] also refuse a packet over the maximum size and, in
+    /// MQTT 5, a remaining length in more bytes than it needs.
     pub fn parse(buf: &[u8]) -> Result<Option<Self>, DecodeError> {
         let Some((&first_byte, rest)) = buf.split_first() else {
             return Ok(None);
@@ -37,21 +42,46 @@ impl FixedHeader {
     }
 }
 
+/// The longest fixed header: the first byte and a four-byte remaining length.
+const MAX_HEADER_LEN: usize = 5;
+
 /// Turns a byte stream into packets, however the stream is chunked.
 ///
 /// Feed it whatever the transport delivered with [`Decoder::feed`], then
-/// call [`Decoder::next_packet`] until it returns `Ok(None)`. A packet whose
-/// fixed header declares more than the maximum packet size is refused as soon
-/// as its header is complete, before its body is waited for, so a peer cannot
-/// make the decoder hold more than the maximum plus one delivered chunk.
+/// call [`Decoder::next_packet`] until it returns `Ok(None)`.
 ///
-/// After an error the stream cannot be re-synchronised: every later call
-/// returns the same error, and the connection should be closed.
+/// Memory is bounded by what actually arrives, never by what a peer
+/// declares: the buffer grows with the bytes fed, not ahead of them to a
+/// packet's declared size, and `feed` checks the fixed header of every packet
+/// it is given. At the first one that declares more than the maximum packet
+/// size (or whose remaining length is malformed), it keeps that header and
+/// discards the rest of the input, then and from then on. So a peer cannot
+/// make the decoder hold more than the maximum packet size plus the packets
+/// of the chunk being fed. A transport that copies large messages in pieces
+/// can ask [`Decoder::accepts_input`] before each one and stop copying as
+/// soon as it turns false.
+///
+/// The error itself comes from `next_packet`, once the packets before the
+/// refused one are taken. After an error the stream cannot be
+/// re-synchronised: every later call returns the same error, and the
+/// connection should be closed; [`Decoder::reset`] starts afresh.
+///
+/// Methods: getters ([`Decoder::protocol`], [`Decoder::buffered`],
+/// [`Decoder::buffer_capacity`], [`Decoder::accepts_input`]), input
+/// ([`Decoder::feed`]), output ([`Decoder::next_packet`]) and
+/// [`Decoder::set_protocol`], [`Decoder::reset`].
 #[derive(Debug)]
 pub struct Decoder {
     buf: BytesMut,
     protocol: Protocol,
     max_packet_size: usize,
+    /// Offset in `buf` of the first packet whose fixed header `feed` has not
+    /// checked yet; past `buf.len()` while the body of the last packet it
+    /// checked is still to come.
+    unchecked: usize,
+    /// `feed` has buffered the header of a packet `next_packet` will refuse,
+    /// and buffers nothing more.
+    refusing: bool,
     failed: Option<DecodeError>,
 }
 
@@ -63,6 +93,8 @@ impl Decoder {
             buf: BytesMut::new(),
             protocol,
             max_packet_size,
+            unchecked: 0,
+            refusing: false,
             failed: None,
         }
     }
@@ -77,22 +109,85 @@ impl Decoder {
         self.protocol = protocol;
     }
 
-    /// Number of bytes received but not yet decoded.
+    /// Number of bytes buffered but not yet decoded. Input that
+    /// [`Decoder::feed`] discarded is not counted.
     pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Bytes the receive buffer has room for without growing, at least
+    /// [`Decoder::buffered`]: the memory it holds, for tests and metrics.
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Whether [`Decoder::feed`] still takes input. False once the stream is
+    /// known to be broken: the buffered bytes reach a packet `next_packet`
+    /// will refuse (too large, malformed remaining length), or it already
+    /// returned an error. From then on `feed` discards everything until
+    /// [`Decoder::reset`], so a transport holding a large message need not
+    /// copy the rest of it in; it should still call `next_packet`, which
+    /// yields the packets before the refused one, then the error to close
+    /// the connection with.
+    pub fn accepts_input(&self) -> bool {
+        self.failed.is_none() && !self.refusing
     }
 
     /// Forgets buffered bytes and any earlier error, for a new connection.
     pub fn reset(&mut self) {
         self.buf.clear();
+        self.unchecked = 0;
+        self.refusing = false;
         self.failed = None;
     }
 
-    /// Appends received bytes.
+    /// Appends received bytes, up to and including the fixed header of the
+    /// first packet that is too large or has a malformed remaining length;
+    /// the rest, and all later input, is discarded (see
+    /// [`Decoder::accepts_input`]).
     pub fn feed(&mut self, bytes: &[u8]) {
-        if self.failed.is_none() {
-            self.buf.extend_from_slice(bytes);
+        if !self.accepts_input() {
+            return;
         }
+        let keep = self.check_headers(bytes);
+        self.buf.extend_from_slice(&bytes[..keep]);
+    }
+
+    /// Checks the fixed header of every packet that starts in the stream
+    /// once `bytes` follow the buffer, and returns how many of `bytes` to
+    /// keep: all of them, or those up to the header of the first packet that
+    /// `next_packet` will refuse whatever follows.
+    fn check_headers(&mut self, bytes: &[u8]) -> usize {
+        let buffered = self.buf.len();
+        let end = buffered + bytes.len();
+        while self.unchecked < end {
+            // The header may begin in the buffer (a few bytes of it arrived
+            // with the last chunk) and end in `bytes`.
+            let mut header = [0u8; MAX_HEADER_LEN];
+            let available = (end - self.unchecked).min(MAX_HEADER_LEN);
+            for (i, byte) in header[..available].iter_mut().enumerate() {
+                let at = self.unchecked + i;
+                *byte = match at.checked_sub(buffered) {
+                    Some(in_bytes) => bytes[in_bytes],
+                    None => self.buf[at],
+                };
+            }
+            let header_end = match FixedHeader::parse(&header[..available]) {
+                Ok(None) => break,
+                Ok(Some(h)) if h.packet_len() <= self.max_packet_size => {
+                    self.unchecked += h.packet_len();
+                    continue;
+                }
+                // Too large: keep the header, which is all `next_packet`
+                // needs to refuse it.
+                Ok(Some(h)) => self.unchecked + h.header_len,
+                // Malformed remaining length: keep the five bytes that show it.
+                Err(_) => self.unchecked + available,
+            };
+            self.refusing = true;
+            return header_end.saturating_sub(buffered).min(bytes.len());
+        }
+        bytes.len()
     }
 
     /// The next complete packet, `Ok(None)` if more bytes are needed.
@@ -104,6 +199,7 @@ impl Decoder {
             Err(err) => {
                 self.failed = Some(err);
                 self.buf = BytesMut::new();
+                self.unchecked = 0;
                 Err(err)
             }
             ok => ok,
@@ -111,25 +207,49 @@ impl Decoder {
     }
 
     fn try_next(&mut self) -> Result<Option<Packet>, DecodeError> {
-        let Some(header) = FixedHeader::parse(&self.buf)? else {
+        let Some(header) = checked_header(&self.buf, self.protocol, self.max_packet_size)? else {
             return Ok(None);
         };
         let size = header.packet_len();
-        if size > self.max_packet_size {
-            return Err(DecodeError::PacketTooLarge {
-                size,
-                max: self.max_packet_size,
-            });
-        }
         if self.buf.len() < size {
-            // Only now, with the size known to be acceptable, make room for it.
-            self.buf.reserve(size - self.buf.len());
+            // The buffer grows as the body arrives, never ahead of it: a
+            // declared size is only a claim.
             return Ok(None);
         }
         let frame = self.buf.split_to(size).freeze();
+        // `feed` checked this packet's header, so it lies before `unchecked`.
+        self.unchecked = self.unchecked.saturating_sub(size);
         let body = frame.slice(header.header_len..);
         Packet::decode(header.first_byte, body, self.protocol).map(Some)
     }
+}
+
+/// The fixed header at the start of `buf`, if it is complete, with the
+/// checks that need nothing after it.
+fn checked_header(
+    buf: &[u8],
+    protocol: Protocol,
+    max_packet_size: usize,
+) -> Result<Option<FixedHeader>, DecodeError> {
+    let Some(header) = FixedHeader::parse(buf)? else {
+        return Ok(None);
+    };
+    // MQTT 5 §1.5.5: "The encoded value MUST use the minimum number of bytes
+    // necessary to represent the value" [MQTT-1.5.5-1]. MQTT 3.1.1 §2.2.3
+    // describes the same encoding with no such requirement (only "The
+    // maximum number of bytes in the Remaining Length field is four"), so
+    // there a longer form is read as before.
+    if protocol == Protocol::V5 && header.header_len > 1 + varint::len(header.remaining_length) {
+        return Err(DecodeError::NonMinimalVarint);
+    }
+    let size = header.packet_len();
+    if size > max_packet_size {
+        return Err(DecodeError::PacketTooLarge {
+            size,
+            max: max_packet_size,
+        });
+    }
+    Ok(Some(header))
 }
 
 /// Decodes one packet from the start of `buf`: the packet and the number of
@@ -141,16 +261,10 @@ pub fn decode_slice(
     protocol: Protocol,
     max_packet_size: usize,
 ) -> Result<Option<(Packet, usize)>, DecodeError> {
-    let Some(header) = FixedHeader::parse(buf)? else {
+    let Some(header) = checked_header(buf, protocol, max_packet_size)? else {
         return Ok(None);
     };
     let size = header.packet_len();
-    if size > max_packet_size {
-        return Err(DecodeError::PacketTooLarge {
-            size,
-            max: max_packet_size,
-        });
-    }
     let Some(frame) = buf.get(header.header_len..size) else {
         return Ok(None);
     };

@@ -14,6 +14,10 @@ use crate::PacketType;
 pub enum DecodeError {
     /// The remaining-length field ran past four bytes (§2.2.3).
     MalformedRemainingLength,
+    /// MQTT 5: a variable byte integer (remaining length, property length,
+    /// property identifier, subscription identifier) in more bytes than its
+    /// value needs (§1.5.5).
+    NonMinimalVarint,
     /// The declared packet size exceeds the configured maximum.
     PacketTooLarge {
         /// Size of the whole packet as declared by its fixed header.
@@ -97,6 +101,9 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MalformedRemainingLength => f.write_str("remaining length longer than 4 bytes"),
+            Self::NonMinimalVarint => {
+                f.write_str("variable byte integer longer than its value needs")
+            }
             Self::PacketTooLarge { size, max } => {
                 write!(f, "packet of {size} bytes exceeds the maximum of {max}")
             }

@@ -6,8 +6,9 @@
 //! transport delivers them (a WebSocket message may hold several packets or
 //! a fraction of one), reports "need more" as `Ok(None)` rather than as an
 //! error, and refuses a packet whose declared size exceeds the configured
-//! maximum *before* it buffers the body. Payloads are [`Bytes`] slices of the
-//! received buffer, not copies.
+//! maximum *before* it buffers the body. Its buffer grows with the bytes that
+//! arrive, never ahead of them to a size a peer declared. Payloads are
+//! [`Bytes`] slices of the received buffer, not copies.
 //!
 //! All fifteen packet types of MQTT 3.1.1 and 5.0 share one code path:
 //! every `encode`/`decode` takes a [`Protocol`], and MQTT 5's additions

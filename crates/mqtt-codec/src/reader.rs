@@ -44,9 +44,13 @@ impl Reader {
         Ok(self.buf.get_u32())
     }
 
-    /// A variable byte integer (§1.5.5 of MQTT 5): at most four bytes.
+    /// A variable byte integer (§1.5.5 of MQTT 5): at most four bytes, in
+    /// its shortest form. Only MQTT 5 fields are read with it (property
+    /// lengths and identifiers, subscription identifiers), so the shortest
+    /// form is always required: "The encoded value MUST use the minimum
+    /// number of bytes necessary to represent the value" [MQTT-1.5.5-1].
     pub(crate) fn varint(&mut self) -> Result<usize, DecodeError> {
-        match crate::varint::decode(&self.buf)? {
+        match crate::varint::decode_minimal(&self.buf)? {
             Some((value, len)) => {
                 self.buf.advance(len);
                 Ok(value)

@@ -1,4 +1,6 @@
-//! The variable byte integer of §1.5.5, used for the remaining length.
+//! The variable byte integer of §1.5.5, used for the remaining length and,
+//! in MQTT 5, for property lengths, property identifiers and subscription
+//! identifiers.
 
 use crate::error::{DecodeError, EncodeError};
 
@@ -23,6 +25,17 @@ pub(crate) fn decode(buf: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> 
         Err(DecodeError::MalformedRemainingLength)
     } else {
         Ok(None)
+    }
+}
+
+/// Reads a variable byte integer like [`decode`], refusing one that takes
+/// more bytes than its value needs: "The encoded value MUST use the minimum
+/// number of bytes necessary to represent the value" [MQTT-1.5.5-1] (MQTT 5;
+/// MQTT 3.1.1 has no such rule, see `decoder::checked_header`).
+pub(crate) fn decode_minimal(buf: &[u8]) -> Result<Option<(usize, usize)>, DecodeError> {
+    match decode(buf)? {
+        Some((value, used)) if used > len(value) => Err(DecodeError::NonMinimalVarint),
+        complete_or_partial => Ok(complete_or_partial),
     }
 }
 
@@ -110,6 +123,31 @@ mod tests {
         );
         assert_eq!(
             decode(&[0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(DecodeError::MalformedRemainingLength)
+        );
+    }
+
+    #[test]
+    fn longer_forms_than_needed() {
+        for bytes in [
+            &[0x80, 0x00][..],
+            &[0xff, 0x00],
+            &[0x80, 0x80, 0x00],
+            &[0xff, 0xff, 0x80, 0x00],
+        ] {
+            assert!(matches!(decode(bytes), Ok(Some(_))), "{bytes:02x?}");
+            assert_eq!(
+                decode_minimal(bytes),
+                Err(DecodeError::NonMinimalVarint),
+                "{bytes:02x?}"
+            );
+        }
+        // The shortest forms, and partial input, are as before.
+        assert_eq!(decode_minimal(&[0x00]), Ok(Some((0, 1))));
+        assert_eq!(decode_minimal(&[0x80, 0x01]), Ok(Some((128, 2))));
+        assert_eq!(decode_minimal(&[0x80, 0x80]), Ok(None));
+        assert_eq!(
+            decode_minimal(&[0xff, 0xff, 0xff, 0xff]),
             Err(DecodeError::MalformedRemainingLength)
         );
     }

@@ -832,6 +832,79 @@ malformed!(
     DecodeError::InvalidUtf8
 );
 
+// Variable byte integers longer than they need to be. MQTT 5 §1.5.5: "The
+// encoded value MUST use the minimum number of bytes necessary to represent
+// the value" [MQTT-1.5.5-1]. MQTT 3.1.1 §2.2.3 has no such rule, so there
+// the same remaining length is read as before.
+malformed!(
+    v5_remaining_length_not_minimal,
+    V5,
+    [0xd0, 0x80, 0x00], // PINGRESP, remaining length 0 in two bytes
+    DecodeError::NonMinimalVarint
+);
+malformed!(
+    v5_remaining_length_not_minimal_three_bytes,
+    V5,
+    [0x40, 0x82, 0x80, 0x00, 0x00, 0x07], // PUBACK, remaining length 2 in three bytes
+    DecodeError::NonMinimalVarint
+);
+decodes!(
+    v3_remaining_length_not_minimal_is_accepted,
+    V3,
+    [0xd0, 0x80, 0x00],
+    Packet::PingResp
+);
+decodes!(
+    v3_remaining_length_not_minimal_three_bytes_is_accepted,
+    V3,
+    [0x40, 0x82, 0x80, 0x00, 0x00, 0x07],
+    PubAck::new(7)
+);
+malformed!(
+    v5_property_length_zero_not_minimal,
+    V5,
+    [0x40, 0x05, 0x00, 0x07, 0x10, 0x80, 0x00], // PUBACK, property length 0 in two bytes
+    DecodeError::NonMinimalVarint
+);
+malformed!(
+    v5_property_length_not_minimal,
+    V5,
+    // CONNACK, property length 3 in two bytes, receive maximum 10
+    [0x20, 0x07, 0x00, 0x00, 0x83, 0x00, 0x21, 0x00, 0x0a],
+    DecodeError::NonMinimalVarint
+);
+malformed!(
+    v5_property_identifier_not_minimal,
+    V5,
+    // CONNACK, maximum QoS (0x24) as a two-byte identifier, value 1
+    [0x20, 0x06, 0x00, 0x00, 0x03, 0xa4, 0x00, 0x01],
+    DecodeError::NonMinimalVarint
+);
+malformed!(
+    v5_subscription_identifier_not_minimal,
+    V5,
+    // PUBLISH to "a", subscription identifier 1 in two bytes
+    [0x30, 0x07, 0x00, 0x01, b'a', 0x03, 0x0b, 0x81, 0x00],
+    DecodeError::NonMinimalVarint
+);
+malformed!(
+    v5_subscription_identifier_not_minimal_in_subscribe,
+    V5,
+    // SUBSCRIBE to "#", subscription identifier 300 in three bytes
+    [0x82, 0x0b, 0x00, 0x02, 0x04, 0x0b, 0xac, 0x82, 0x00, 0x00, 0x01, b'#', 0x00],
+    DecodeError::NonMinimalVarint
+);
+
+#[test]
+fn decoder_refuses_a_non_minimal_remaining_length_in_v5_only() {
+    let mut v5 = Decoder::new(V5, MAX);
+    v5.feed(&[0xd0, 0x80, 0x00]);
+    assert_eq!(v5.next_packet(), Err(DecodeError::NonMinimalVarint));
+    let mut v3 = Decoder::new(V3, MAX);
+    v3.feed(&[0xd0, 0x80, 0x00]);
+    assert_eq!(v3.next_packet(), Ok(Some(Packet::PingResp)));
+}
+
 /// An MQTT 5 stream with properties, so chunking crosses property fields.
 fn stream() -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -929,6 +1002,164 @@ fn oversized_packet_is_refused_from_its_header_alone() {
     decoder.reset();
     decoder.feed(&[0xd0, 0x00]);
     assert_eq!(decoder.next_packet(), Ok(Some(Packet::PingResp)));
+}
+
+// ---- Memory: what a peer can make the decoder hold ----
+
+/// What "small" means for the receive buffer below: far less than the
+/// packets the tests announce, more than a few headers.
+const SMALL: usize = 4096;
+/// The chunk size a transport feeds a large WebSocket message in.
+const CHUNK: usize = 64 * 1024;
+
+fn encoded(packet: impl Into<Packet>, protocol: Protocol) -> Vec<u8> {
+    let mut out = Vec::new();
+    packet.into().encode(protocol, &mut out).unwrap();
+    out
+}
+
+/// A 20 MiB PUBLISH, 20 times the maximum packet size of the tests.
+fn huge_publish() -> Vec<u8> {
+    encoded(Publish::new("t", vec![0u8; 20 << 20]), V3)
+}
+
+#[test]
+fn oversized_packet_in_one_message_is_not_copied() {
+    let message = huge_publish();
+    let mut decoder = Decoder::new(V3, MAX);
+    decoder.feed(&message);
+    assert!(
+        decoder.buffer_capacity() < SMALL,
+        "buffered {} bytes, capacity {}",
+        decoder.buffered(),
+        decoder.buffer_capacity()
+    );
+    assert!(!decoder.accepts_input());
+    assert_eq!(
+        decoder.next_packet(),
+        Err(DecodeError::PacketTooLarge {
+            size: message.len(),
+            max: MAX
+        })
+    );
+}
+
+#[test]
+fn oversized_packet_behind_valid_ones_is_not_copied() {
+    let mut message = encoded(Packet::PingResp, V3);
+    message.extend(encoded(PubAck::new(7), V3));
+    message.extend(huge_publish());
+    let mut decoder = Decoder::new(V3, MAX);
+    decoder.feed(&message);
+    assert!(decoder.buffer_capacity() < SMALL);
+    assert!(!decoder.accepts_input());
+    assert_eq!(decoder.next_packet(), Ok(Some(Packet::PingResp)));
+    assert_eq!(decoder.next_packet(), Ok(Some(PubAck::new(7).into())));
+    assert!(matches!(
+        decoder.next_packet(),
+        Err(DecodeError::PacketTooLarge { .. })
+    ));
+}
+
+#[test]
+fn oversized_packet_fed_in_chunks_stops_input_after_the_first() {
+    let message = huge_publish();
+    let mut decoder = Decoder::new(V3, MAX);
+    // A transport copying a large message in chunks, asking before each one.
+    let mut copied = 0;
+    for chunk in message.chunks(CHUNK) {
+        if !decoder.accepts_input() {
+            break;
+        }
+        decoder.feed(chunk);
+        copied += 1;
+    }
+    assert_eq!(copied, 1, "chunks copied in before the decoder refused");
+    assert!(decoder.buffer_capacity() < SMALL);
+    // A transport that feeds everything anyway does not grow the buffer
+    // either, before or after the error is reported.
+    for chunk in message.chunks(CHUNK) {
+        decoder.feed(chunk);
+        assert!(decoder.buffer_capacity() < SMALL);
+    }
+    assert!(matches!(
+        decoder.next_packet(),
+        Err(DecodeError::PacketTooLarge { .. })
+    ));
+    for chunk in message.chunks(CHUNK) {
+        decoder.feed(chunk);
+        assert!(decoder.buffer_capacity() < SMALL);
+    }
+    assert!(!decoder.accepts_input());
+}
+
+#[test]
+fn malformed_remaining_length_stops_input() {
+    let mut message = vec![0x30, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    message.resize(1 << 20, 0);
+    let mut decoder = Decoder::new(V3, MAX);
+    decoder.feed(&message);
+    assert!(decoder.buffer_capacity() < SMALL);
+    assert!(!decoder.accepts_input());
+    assert_eq!(
+        decoder.next_packet(),
+        Err(DecodeError::MalformedRemainingLength)
+    );
+}
+
+#[test]
+fn declared_size_is_not_reserved_before_it_arrives() {
+    // The largest packet MQTT allows, and a maximum that allows it: the
+    // header alone must not commit 256 MiB.
+    let mut decoder = Decoder::new(V3, mqtt_codec::MAX_REMAINING_LENGTH + 5);
+    decoder.feed(&[0x30, 0xff, 0xff, 0xff, 0x7f]);
+    assert_eq!(decoder.next_packet(), Ok(None));
+    assert!(
+        decoder.buffer_capacity() < SMALL,
+        "capacity {} after a 5-byte header",
+        decoder.buffer_capacity()
+    );
+    assert!(decoder.accepts_input());
+    // The buffer grows with the body as it arrives, not ahead of it.
+    let chunk = vec![0u8; CHUNK];
+    for _ in 0..16 {
+        decoder.feed(&chunk);
+        assert_eq!(decoder.next_packet(), Ok(None));
+        assert!(decoder.buffer_capacity() <= 2 * decoder.buffered() + SMALL);
+    }
+}
+
+#[test]
+fn large_packets_split_across_many_chunks_still_decode() {
+    let big = Packet::from(Publish::new("big", vec![7u8; 100_000]));
+    let packets = vec![big.clone(), Packet::PingResp, big.clone(), big];
+    let mut bytes = Vec::new();
+    for packet in &packets {
+        bytes.extend(encoded(packet.clone(), V5));
+    }
+    for size in [1, 2, 3, 5, 7, 1000, 4096, CHUNK, bytes.len()] {
+        let mut decoder = Decoder::new(V5, MAX);
+        let mut got = Vec::new();
+        for chunk in bytes.chunks(size) {
+            assert!(decoder.accepts_input());
+            decoder.feed(chunk);
+            drain(&mut decoder, &mut got);
+        }
+        assert_eq!(got, packets, "chunks of {size}");
+        assert_eq!(decoder.buffered(), 0);
+    }
+}
+
+#[test]
+fn reset_clears_a_refused_packet() {
+    let mut decoder = Decoder::new(V3, 1024);
+    decoder.feed(&[0x30, 0xff, 0xff, 0xff, 0x7f]);
+    assert!(!decoder.accepts_input());
+    decoder.reset();
+    assert!(decoder.accepts_input());
+    decoder.feed(&[0xd0, 0x00]);
+    assert_eq!(decoder.next_packet(), Ok(Some(Packet::PingResp)));
+    assert_eq!(decoder.buffered(), 0);
 }
 
 #[test]
@@ -1051,5 +1282,6 @@ fn errors_map_to_mqtt5_reason_codes() {
         0x95
     );
     assert_eq!(DecodeError::TrailingData.reason_code(), 0x81);
+    assert_eq!(DecodeError::NonMinimalVarint.reason_code(), 0x81);
     assert_eq!(DecodeError::InvalidPacketType(0).reason_code(), 0x82);
 }
