@@ -1,5 +1,6 @@
 //! Layout: a header with the connection state, then the views.
 
+use connections::VersionChoice;
 use leptos::prelude::*;
 
 use crate::store::{provide_app_state, random_client_id, ConnectForm};
@@ -49,6 +50,11 @@ fn form_from_query() -> (ConnectForm, bool) {
         client_id,
         username: get("username"),
         password: String::new(),
+        version: match get("version").as_str() {
+            "5" | "5.0" => VersionChoice::V5,
+            "3.1.1" | "4" => VersionChoice::V311,
+            _ => VersionChoice::Auto,
+        },
     };
     (form, autoconnect)
 }

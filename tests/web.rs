@@ -1,5 +1,5 @@
-//! Browser tests (wasm-bindgen-test in headless Chromium): the doctor, the
-//! WebSocket session against a real mosquitto, and the app mounted.
+//! Browser tests (wasm-bindgen-test in headless Chromium): the WebSocket
+//! transport and the supervisor against a real mosquitto, and the app mounted.
 //!
 //! `cargo xtask test` starts mosquitto and passes its WebSocket URL in
 //! `PLUGBOARD_TEST_BROKER_WS` at build time.
@@ -8,9 +8,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use mqtt_client::{ConnectOptions, Publish, QoS, SubscribeFilter};
-use plugboard::transport::doctor::{check_url, explain_close};
-use plugboard::transport::session::{ConnState, Session, SessionEvent};
+use connections::{
+    ConnectOptions, ConnectionId, Event, PageContext, Protocol, Publish, QoS, Settings, Status,
+    SubscribeFilter, VersionChoice,
+};
+use plugboard::transport::session::Connections;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -38,93 +40,93 @@ async fn wait_for(what: &str, ms: i32, mut check: impl FnMut() -> bool) {
     }
 }
 
-#[wasm_bindgen_test]
-fn doctor_accepts_websocket_urls_and_explains_the_rest() {
-    assert_eq!(check_url("ws://127.0.0.1:9001/"), Ok(()));
-    assert_eq!(check_url(" wss://broker.example:8884/mqtt "), Ok(()));
-    assert!(check_url("").unwrap_err().contains("Enter"));
-    assert!(check_url("mqtt://127.0.0.1:1883")
-        .unwrap_err()
-        .contains("raw TCP"));
-    assert!(check_url("https://host/mqtt")
-        .unwrap_err()
-        .contains("wss://"));
-    assert!(check_url("127.0.0.1:9001").unwrap_err().contains("ws://"));
-    assert!(check_url("ws:///path").unwrap_err().contains("no host"));
-    let refused = explain_close("ws://127.0.0.1:1883/", false, false, 1006, "");
-    assert!(
-        refused.contains("Could not connect") && refused.contains("plain TCP"),
-        "{refused}"
-    );
-    let dropped = explain_close("ws://h:9001/", true, false, 1006, "");
-    assert!(dropped.contains("before accepting"), "{dropped}");
-}
+type Events = Rc<RefCell<Vec<Event>>>;
 
-type Events = Rc<RefCell<Vec<SessionEvent>>>;
-
-fn collect() -> (Events, impl Fn(SessionEvent) + 'static) {
+fn collect() -> (Events, Connections) {
     let events: Events = Rc::default();
     let sink = {
         let events = events.clone();
         move |event| events.borrow_mut().push(event)
     };
-    (events, sink)
+    (events, Connections::new(sink))
 }
 
-fn has_state(events: &Events, want: impl Fn(&ConnState) -> bool) -> bool {
+fn has_status(events: &Events, want: impl Fn(&Status) -> bool) -> bool {
     events
         .borrow()
         .iter()
-        .any(|e| matches!(e, SessionEvent::State(s) if want(s)))
+        .any(|e| matches!(e, Event::Status(_, s) if want(s)))
+}
+
+const ID: ConnectionId = ConnectionId(7);
+
+fn settings(url: &str, filters: Vec<SubscribeFilter>) -> Settings {
+    let mut options = ConnectOptions::new(format!("web-test-{}", js_sys::Math::random()));
+    options.reconnect = None;
+    Settings {
+        url: url.into(),
+        options,
+        version: VersionChoice::Auto,
+        subscriptions: filters,
+        page: PageContext::default(),
+    }
 }
 
 #[wasm_bindgen_test]
-async fn session_subscribes_publishes_and_receives_through_mosquitto() {
+async fn connections_subscribe_publish_and_receive_through_mosquitto() {
     let url = BROKER.expect("PLUGBOARD_TEST_BROKER_WS: run through `cargo xtask test`");
-    let (events, sink) = collect();
+    let (events, connections) = collect();
     let filters = vec![SubscribeFilter::new(
         "plugboard/web-test/#",
         QoS::AtMostOnce,
     )];
-    let session = Session::connect(url, ConnectOptions::new("web-test-session"), filters, sink)
+    connections
+        .connect(ID, settings(url, filters))
         .expect("opens");
-    wait_for("SUBACK", 10_000, || {
-        has_state(&events, |s| *s == ConnState::Connected { subscribed: true })
-    })
-    .await;
-    // A payload larger than one typical chunk, to cross the socket whole.
+    wait_for("SUBACK", 10_000, || has_status(&events, Status::is_ready)).await;
+    // mosquitto speaks MQTT 5: "auto" kept it.
+    assert!(has_status(&events, |s| matches!(
+        s,
+        Status::Connected {
+            protocol: Protocol::V5,
+            notice: None,
+            ..
+        }
+    )));
+    // Larger than one typical chunk, to cross the socket whole.
     let payload = vec![b'x'; 20_000];
-    session
-        .publish(Publish::new("plugboard/web-test/a", payload.clone()))
+    connections
+        .publish(ID, Publish::new("plugboard/web-test/a", payload.clone()))
         .unwrap();
     wait_for("our own message back", 10_000, || {
         events.borrow().iter().any(|e| {
-            matches!(e, SessionEvent::Message(p) if p.topic == "plugboard/web-test/a" && p.payload[..] == payload[..])
+            matches!(e, Event::Message(_, p) if p.topic == "plugboard/web-test/a" && p.payload[..] == payload[..])
         })
     })
     .await;
-    session.disconnect();
+    connections.disconnect(ID);
     wait_for("idle after disconnect", 5_000, || {
-        has_state(&events, |s| *s == ConnState::Idle)
+        has_status(&events, |s| *s == Status::Idle)
     })
     .await;
 }
 
 #[wasm_bindgen_test]
-async fn session_to_a_closed_port_fails_with_a_reason() {
+async fn connections_to_a_closed_port_fail_with_a_reason() {
     // Port 9 (discard) on loopback: nothing listens there.
-    let (events, sink) = collect();
-    let _session =
-        Session::connect("ws://127.0.0.1:9/", ConnectOptions::new("t"), vec![], sink).unwrap();
+    let (events, connections) = collect();
+    connections
+        .connect(ID, settings("ws://127.0.0.1:9/", vec![]))
+        .unwrap();
     wait_for("the failure", 10_000, || {
-        has_state(&events, |s| matches!(s, ConnState::Failed(_)))
+        has_status(&events, |s| matches!(s, Status::Failed(_)))
     })
     .await;
     let message = events
         .borrow()
         .iter()
         .find_map(|e| match e {
-            SessionEvent::State(ConnState::Failed(m)) => Some(m.clone()),
+            Event::Status(_, Status::Failed(d)) => Some(d.message.clone()),
             _ => None,
         })
         .unwrap();
@@ -135,17 +137,12 @@ async fn session_to_a_closed_port_fails_with_a_reason() {
 }
 
 #[wasm_bindgen_test]
-fn session_refuses_a_bad_url_synchronously() {
-    let (_events, sink) = collect();
-    let err = Session::connect(
-        "tcp://127.0.0.1:1883",
-        ConnectOptions::new("t"),
-        vec![],
-        sink,
-    )
-    .err()
-    .expect("refused");
-    assert!(err.contains("raw TCP"), "{err}");
+fn connections_refuse_a_bad_url_synchronously() {
+    let (_events, connections) = collect();
+    let err = connections
+        .connect(ID, settings("tcp://127.0.0.1:1883", vec![]))
+        .expect_err("refused");
+    assert!(err.message.contains("raw TCP"), "{err}");
 }
 
 fn by_testid(id: &str) -> web_sys::Element {

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use connections::{Event, Settings, Status, VersionChoice};
 use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
 use leptos::prelude::*;
 use mqtt_client::{Backoff, Bytes, ConnectOptions, Publish, QoS, SubscribeFilter};
 
-use crate::transport::now_ms;
-use crate::transport::session::{ConnState, Session, SessionEvent};
+use crate::transport::session::Connections;
+use crate::transport::{now_ms, page_context};
 
 /// What the connect form holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,9 +23,25 @@ pub struct ConnectForm {
     pub username: String,
     /// Optional password.
     pub password: String,
+    /// MQTT version: 3.1.1, 5.0, or 5.0 falling back to 3.1.1.
+    pub version: VersionChoice,
 }
 
 impl ConnectForm {
+    /// What the supervisor needs to connect as this form says.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            url: self.url.trim().to_owned(),
+            options: self.options(),
+            version: self.version,
+            subscriptions: Dashboard::subscriptions()
+                .iter()
+                .map(|f| SubscribeFilter::new(*f, QoS::AtMostOnce))
+                .collect(),
+            page: page_context(),
+        }
+    }
+
     /// The engine's options for this form.
     pub fn options(&self) -> ConnectOptions {
         let mut options = ConnectOptions::new(self.client_id.trim());
@@ -59,61 +76,78 @@ pub fn random_client_id() -> String {
 #[derive(Clone, Copy)]
 pub struct AppState {
     /// The connection state shown in the header.
-    pub conn: RwSignal<ConnState>,
+    pub conn: RwSignal<Status>,
     /// Devices in display order.
     pub device_keys: RwSignal<Vec<DeviceKey>>,
     tiles: StoredValue<HashMap<DeviceKey, ArcRwSignal<Device>>>,
     dashboard: StoredValue<Dashboard>,
-    session: StoredValue<Option<Session>, LocalStorage>,
-    /// Counts sessions, so a replaced session's late events are ignored.
-    generation: StoredValue<u64>,
+    connections: StoredValue<Option<Connections>, LocalStorage>,
     pending_timer: StoredValue<Option<TimeoutHandle>>,
 }
 
-/// The one connection this version shows. The store is keyed by connection
-/// so that several brokers can follow.
+/// The one connection this version shows. The store and the supervisor
+/// are keyed by connection so that several brokers can follow.
 const CONNECTION: ConnectionId = ConnectionId(1);
+const SUPERVISED: connections::ConnectionId = connections::ConnectionId(CONNECTION.0);
 
 impl AppState {
     fn new() -> Self {
-        Self {
-            conn: RwSignal::new(ConnState::Idle),
+        let state = Self {
+            conn: RwSignal::new(Status::Idle),
             device_keys: RwSignal::new(Vec::new()),
             tiles: StoredValue::new(HashMap::new()),
             dashboard: StoredValue::new(Dashboard::new(CONNECTION)),
-            session: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new(None),
-        }
-    }
-
-    /// Connects with the form's settings, replacing any current session.
-    pub fn connect(self, form: &ConnectForm) {
-        self.disconnect();
-        let generation = self.generation.get_value() + 1;
-        self.generation.set_value(generation);
-        let filters = Dashboard::subscriptions()
-            .iter()
-            .map(|f| SubscribeFilter::new(*f, QoS::AtMostOnce))
-            .collect();
-        let sink = move |event| {
-            if self.generation.get_value() == generation {
-                self.on_session_event(event);
-            }
         };
-        match Session::connect(&form.url, form.options(), filters, sink) {
-            Ok(session) => self.session.set_value(Some(session)),
-            Err(message) => self.conn.set(ConnState::Failed(message)),
+        let connections = Connections::new(move |event| state.on_event(event));
+        state.connections.set_value(Some(connections));
+        state.watch_network();
+        state
+    }
+
+    fn with_connections<R>(self, f: impl FnOnce(&Connections) -> R) -> Option<R> {
+        let connections = self.connections.with_value(Clone::clone)?;
+        Some(f(&connections))
+    }
+
+    /// Connects with the form's settings, replacing any current connection.
+    pub fn connect(self, form: &ConnectForm) {
+        if let Some(Err(diagnosis)) =
+            self.with_connections(|c| c.connect(SUPERVISED, form.settings()))
+        {
+            self.conn.set(Status::Failed(diagnosis));
         }
     }
 
-    /// Disconnects cleanly, if connected.
+    /// Disconnects cleanly, in whatever state the connection is.
     pub fn disconnect(self) {
-        if let Some(session) = self.session.try_update_value(Option::take).flatten() {
-            session.disconnect();
+        self.with_connections(|c| c.disconnect(SUPERVISED));
+        self.conn.set(Status::Idle);
+    }
+
+    /// Tries again now instead of waiting for the next scheduled attempt.
+    pub fn retry_now(self) {
+        self.with_connections(|c| c.retry_now(SUPERVISED));
+    }
+
+    /// Pauses retries while the browser is offline, resumes them when it
+    /// is back.
+    fn watch_network(self) {
+        let online = window().navigator().on_line();
+        if !online {
+            self.with_connections(|c| c.set_online(false));
         }
-        self.generation.update_value(|g| *g += 1);
-        self.conn.set(ConnState::Idle);
+        let on = window_event_listener(leptos::ev::online, move |_| {
+            self.with_connections(|c| c.set_online(true));
+        });
+        let off = window_event_listener(leptos::ev::offline, move |_| {
+            self.with_connections(|c| c.set_online(false));
+        });
+        on_cleanup(move || {
+            on.remove();
+            off.remove();
+        });
     }
 
     /// The signal behind one tile.
@@ -144,10 +178,10 @@ impl AppState {
         self.arm_pending_timer();
     }
 
-    fn on_session_event(self, event: SessionEvent) {
+    fn on_event(self, event: Event) {
         match event {
-            SessionEvent::State(state) => self.conn.set(state),
-            SessionEvent::Message(publish) => {
+            Event::Status(_, status) => self.conn.set(status),
+            Event::Message(_, publish) => {
                 let update = self
                     .dashboard
                     .try_update_value(|d| d.handle_message(&publish.topic, &publish.payload))
@@ -159,19 +193,22 @@ impl AppState {
                 // the device's own reports will fill the tile.
                 let _ = self.send(update.publish);
             }
+            _ => {}
         }
     }
 
     /// Publishes the requests in order; stops at the first that fails.
     fn send(self, requests: Vec<PublishRequest>) -> Result<(), String> {
-        let session = self
-            .session
+        let connections = self
+            .connections
             .with_value(Clone::clone)
             .ok_or("not connected to a broker")?;
         for request in requests {
             let mut publish = Publish::new(request.topic, request.payload);
             publish.qos = request.qos;
-            session.publish(publish)?;
+            connections
+                .publish(SUPERVISED, publish)
+                .map_err(|err| err.to_string())?;
         }
         Ok(())
     }

@@ -1,11 +1,12 @@
-//! The browser side of the wire: a WebSocket carrying MQTT bytes, and the
-//! session that drives the sans-IO engine with it.
+//! The browser side of the wire: the WebSocket [`connections::Transport`]
+//! and the wiring that drives the connection supervisor with it.
 //!
-//! The seam is narrow on purpose: [`websocket`] only moves bytes and reports
-//! open/close; [`session`] owns the engine, the clock and the timer. A later
-//! in-page demo broker can stand in for the WebSocket behind the same seam.
+//! The seam is narrow on purpose: [`websocket`] only moves bytes and
+//! reports open/close; every decision (subscribe, retry or give up,
+//! timeouts, what to tell the user) is the supervisor's, in the natively
+//! tested `connections` crate. [`session`] only wires sockets, one timer and
+//! the browser's online/offline events to it.
 
-pub mod doctor;
 pub mod session;
 pub mod websocket;
 
@@ -14,4 +15,13 @@ pub fn now_ms() -> u64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0, |p| p.now() as u64)
+}
+
+/// What the doctor needs to know about this page: whether it was loaded
+/// over https (browsers then refuse `ws://` except to loopback).
+pub fn page_context() -> connections::PageContext {
+    let secure = web_sys::window()
+        .and_then(|w| w.location().protocol().ok())
+        .is_some_and(|p| p == "https:");
+    connections::PageContext { secure }
 }

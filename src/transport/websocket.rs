@@ -1,15 +1,24 @@
 //! A binary WebSocket offering exactly one subprotocol, `mqtt`.
 
+use std::rc::Rc;
+
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+/// Received messages are handed on in pieces of at most this many bytes,
+/// copied one at a time: a hostile 20 MB message is refused after its
+/// first piece (the decoder checks the packet size in the header) instead
+/// of being copied into wasm memory whole, which never shrinks again.
+pub const CHUNK: u32 = 64 * 1024;
 
 /// What the socket reports.
 #[derive(Debug)]
 pub enum SocketEvent {
     /// The WebSocket handshake finished.
     Open,
-    /// One binary message (any number of MQTT packets, or part of one).
+    /// A piece of one binary message (any number of MQTT packets, or part
+    /// of one).
     Data(Vec<u8>),
     /// The socket closed (or never opened).
     Closed {
@@ -20,8 +29,13 @@ pub enum SocketEvent {
     },
 }
 
+/// Receives a socket's events; for [`SocketEvent::Data`] it answers
+/// whether more bytes are wanted.
+pub type Handler = Rc<dyn Fn(SocketEvent) -> bool>;
+
 /// An open or opening WebSocket. Dropping it detaches the handlers and
-/// closes the socket, so no callback outlives its owner.
+/// closes the socket, so no callback outlives its owner; do not drop it
+/// from inside one of its own callbacks.
 pub struct Socket {
     ws: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
@@ -33,40 +47,43 @@ impl Socket {
     /// Opens `url` with the `mqtt` subprotocol. Only one value is offered:
     /// some brokers echo every offered value and Chromium then fails the
     /// handshake. Errors are the browser's synchronous refusals (bad URL,
-    /// insecure ws:// from an https page).
-    pub fn open(url: &str, on_event: impl FnMut(SocketEvent) + 'static) -> Result<Self, String> {
+    /// insecure ws:// from an https page). Every event reaches `handler`:
+    /// none is dropped, whatever the handler is doing.
+    pub fn open(url: &str, handler: Handler) -> Result<Self, String> {
         let ws = WebSocket::new_with_str(url, "mqtt").map_err(|err| {
             err.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
+                .map(|e| format!("{}: {}", e.name(), e.message()))
                 .unwrap_or_else(|| "the browser refused to open this WebSocket URL".into())
         })?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        // All three handlers feed one callback; a shared cell lets them.
-        let on_event = std::rc::Rc::new(std::cell::RefCell::new(on_event));
-        let cb = on_event.clone();
+        let h = handler.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
-            if let Ok(mut f) = cb.try_borrow_mut() {
-                f(SocketEvent::Open)
-            }
+            h(SocketEvent::Open);
         });
-        let cb = on_event.clone();
+        let h = handler.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             // Text frames are not MQTT; only binary frames carry packets.
-            if let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() {
-                let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                if let Ok(mut f) = cb.try_borrow_mut() {
-                    f(SocketEvent::Data(bytes))
+            let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() else {
+                return;
+            };
+            let whole = js_sys::Uint8Array::new(&buf);
+            let len = whole.length();
+            let mut at = 0;
+            while at < len {
+                let end = len.min(at + CHUNK);
+                let piece = whole.subarray(at, end).to_vec();
+                at = end;
+                if !h(SocketEvent::Data(piece)) {
+                    break;
                 }
             }
         });
-        let cb = on_event;
+        let h = handler;
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            if let Ok(mut f) = cb.try_borrow_mut() {
-                f(SocketEvent::Closed {
-                    code: e.code(),
-                    reason: e.reason(),
-                })
-            }
+            h(SocketEvent::Closed {
+                code: e.code(),
+                reason: e.reason(),
+            });
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -81,9 +98,14 @@ impl Socket {
 
     /// Sends one binary message.
     pub fn send(&self, bytes: &[u8]) -> Result<(), String> {
-        self.ws
-            .send_with_u8_array(bytes)
-            .map_err(|_| "the WebSocket is not open".to_owned())
+        if self.ws.ready_state() != WebSocket::OPEN {
+            return Err("the WebSocket is not open".into());
+        }
+        self.ws.send_with_u8_array(bytes).map_err(|err| {
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| "the WebSocket refused to send".into())
+        })
     }
 }
 

@@ -1,30 +1,58 @@
 //! The connection state in the header.
 
+use connections::{Status, Subscriptions};
 use leptos::prelude::*;
 
 use crate::store::use_app_state;
-use crate::transport::session::ConnState;
 
-/// Shows connecting / connected / error (with the reason).
+/// The `data-state` of the status chip: what tests and styles key on.
+pub fn state_name(status: &Status) -> &'static str {
+    match status {
+        Status::Idle => "idle",
+        Status::Connecting { .. } => "connecting",
+        Status::Connected {
+            subscriptions: Subscriptions::Pending,
+            ..
+        } => "connected",
+        Status::Connected {
+            subscriptions: Subscriptions::Refused(_),
+            ..
+        } => "refused",
+        Status::Connected { .. } => "subscribed",
+        Status::Reconnecting { .. } => "reconnecting",
+        Status::Failed(_) => "error",
+    }
+}
+
+/// Shows connecting / connected / error.
 #[component]
 pub fn StatusBadge() -> impl IntoView {
     let state = use_app_state();
     let conn = state.conn;
-    let kind = move || match conn.get() {
-        ConnState::Idle => "idle",
-        ConnState::Connecting => "connecting",
-        ConnState::Connected { subscribed: false } => "connected",
-        ConnState::Connected { subscribed: true } => "subscribed",
-        ConnState::Reconnecting(_) => "reconnecting",
-        ConnState::Failed(_) => "error",
-    };
-    let label = move || match conn.get() {
-        ConnState::Idle => "Not connected",
-        ConnState::Connecting => "Connecting…",
-        ConnState::Connected { subscribed: false } => "Connected, subscribing…",
-        ConnState::Connected { subscribed: true } => "Connected",
-        ConnState::Reconnecting(_) => "Reconnecting…",
-        ConnState::Failed(_) => "Error",
+    let kind = move || conn.with(state_name);
+    let label = move || {
+        conn.with(|s| match s {
+            Status::Idle => "Not connected".to_owned(),
+            Status::Connecting { attempt: 1, .. } => "Connecting…".to_owned(),
+            Status::Connecting { attempt, .. } => format!("Connecting (attempt {attempt})…"),
+            Status::Connected {
+                subscriptions: Subscriptions::Pending,
+                ..
+            } => "Connected, subscribing…".to_owned(),
+            Status::Connected {
+                subscriptions: Subscriptions::Refused(_),
+                ..
+            } => "Connected, subscriptions refused".to_owned(),
+            Status::Connected { protocol, .. } => format!(
+                "Connected (MQTT {})",
+                match protocol {
+                    connections::Protocol::V5 => "5.0",
+                    _ => "3.1.1",
+                }
+            ),
+            Status::Reconnecting { .. } => "Reconnecting…".to_owned(),
+            Status::Failed(_) => "Error".to_owned(),
+        })
     };
     view! {
         <div class="status" data-testid="connection-status" data-state=kind>

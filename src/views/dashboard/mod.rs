@@ -2,10 +2,10 @@
 
 mod tile;
 
+use connections::Status;
 use leptos::prelude::*;
 
 use crate::store::use_app_state;
-use crate::transport::session::ConnState;
 use tile::Tile;
 
 /// One tile per discovered device, in key order.
@@ -15,7 +15,7 @@ pub fn DashboardView() -> impl IntoView {
     let empty = move || {
         state.device_keys.with(Vec::is_empty).then(|| {
             let text = match state.conn.get() {
-                ConnState::Connected { .. } => {
+                Status::Connected { .. } => {
                     "Connected. Waiting for devices to announce themselves (Tasmota: tele/+/LWT, stat/+/…)."
                 }
                 _ => "Connect to a broker to see its devices.",

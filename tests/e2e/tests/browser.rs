@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::{
-    free_port, http_request, target_dir, workspace_root, Devsim, Guard, Mosquitto, StaticServer,
+    free_port, http_request, target_dir, workspace_root, Devsim, Guard, HostileBroker, HostileMode,
+    Mosquitto, StaticServer,
 };
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -439,6 +440,86 @@ async fn the_page_reconnects_after_the_broker_restarts() {
         browser.click("toggle-lamp-1").await?;
         devsim.wait_for_line("recv lamp cmnd/lamp/POWER ON", WAIT)?;
         wait_for_state(browser, "state-lamp-1", "ON").await?;
+        Ok(())
+    })
+    .await;
+}
+
+// ---- brokers that misbehave ----
+
+/// Opens the page pre-filled for `url`, which connects at once.
+async fn open_for(browser: &Browser, server: &StaticServer, url: &str) -> Result {
+    browser
+        .client
+        .goto(&format!("{}?broker={url}", server.url()))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn auto_falls_back_to_3_1_1_when_a_broker_closes_after_a_v5_connect() {
+    with_browser("fallback_311", async |browser, _dir| {
+        let broker = HostileBroker::start(HostileMode::NoV5)?;
+        let server = StaticServer::start(&dist(), 0)?;
+        open_for(browser, &server, &broker.ws_url()).await?;
+        wait_for_connection(browser, "subscribed").await?;
+        let notice = browser.text("connection-notice").await?;
+        if !notice.contains("MQTT 3.1.1 only") {
+            return Err(format!("notice {notice:?} does not say it fell back").into());
+        }
+        if broker.connections() != 2 {
+            return Err(format!("{} connections, expected 2", broker.connections()).into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_20_mb_publish_is_refused_without_the_memory_and_disconnect_still_works() {
+    with_browser("hostile_huge", async |browser, _dir| {
+        let broker = HostileBroker::start(HostileMode::Huge(20 << 20))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        open_for(browser, &server, &broker.ws_url()).await?;
+        wait_for_connection(browser, "reconnecting").await?;
+        let message = browser.text("connection-error").await?;
+        if !message.contains("exceeds the maximum") {
+            return Err(
+                format!("message {message:?} does not say the packet was too large").into(),
+            );
+        }
+        // Disconnect is there while reconnecting, and stops it.
+        browser.click("disconnect").await?;
+        wait_for_connection(browser, "idle").await?;
+        let bytes = browser
+            .client
+            .execute("return window.wasmBindings.wasm_memory_bytes()", vec![])
+            .await?
+            .as_f64()
+            .ok_or("wasm_memory_bytes() returned no number")?;
+        // Before the fix: 43 MB for good. A page with a few tiles needs ~2 MB.
+        if bytes > 8.0 * 1024.0 * 1024.0 {
+            return Err(format!("wasm memory grew to {bytes} bytes").into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_broker_that_keeps_breaking_the_protocol_is_given_up_on() {
+    with_browser("hostile_garbage", async |browser, _dir| {
+        let broker = HostileBroker::start(HostileMode::Garbage)?;
+        let server = StaticServer::start(&dist(), 0)?;
+        open_for(browser, &server, &broker.ws_url()).await?;
+        wait_for_connection(browser, "error").await?;
+        let message = browser.text("connection-error").await?;
+        if !message.contains("3 times in a row") {
+            return Err(format!("message {message:?} does not say it gave up").into());
+        }
+        if broker.connections() != 3 {
+            return Err(format!("{} connections, expected 3", broker.connections()).into());
+        }
         Ok(())
     })
     .await;
