@@ -524,3 +524,55 @@ async fn a_broker_that_keeps_breaking_the_protocol_is_given_up_on() {
     })
     .await;
 }
+
+/// The countdown's seconds, from "Reconnecting in 4 s (attempt 3).".
+fn countdown_secs(text: &str) -> Option<u64> {
+    text.strip_prefix("Reconnecting in ")?
+        .split_once(" s")?
+        .0
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reconnecting_says_when_and_retry_now_does_not_wait() {
+    with_browser("retry_now", async |browser, dir| {
+        let mut broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-retry").await?;
+        broker.stop()?;
+        // Attempts fail while it is down and the backoff grows: wait until
+        // the next one is at least 4 s away.
+        let secs = std::cell::Cell::new(0);
+        wait_until(browser, "a countdown of 4 s or more", || async {
+            let text = browser.text("reconnect-countdown").await?;
+            if !text.contains("(attempt ") {
+                return Err(format!("countdown {text:?} names no attempt").into());
+            }
+            secs.set(countdown_secs(&text).unwrap_or(0));
+            Ok(secs.get() >= 4)
+        })
+        .await?;
+        broker.restart()?;
+        browser.click("retry-now").await?;
+        // Well before the scheduled attempt, the page is back.
+        let secs = secs.get();
+        let bound = Duration::from_secs(secs - 1);
+        let start = Instant::now();
+        loop {
+            let state = browser.attr("connection-status", "data-state").await?;
+            if state.as_deref() == Some("subscribed") {
+                return Ok(());
+            }
+            if start.elapsed() > bound {
+                browser.save_artifacts().await;
+                return Err(format!(
+                    "not reconnected {bound:?} after Retry now (state {state:?}, next attempt was {secs} s away)"
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}
