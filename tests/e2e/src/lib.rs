@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod aedes;
 mod hostile;
+mod tls;
 
 pub use hostile::{HostileBroker, Mode as HostileMode};
 

@@ -1,0 +1,2 @@
+//! A throw-away certificate authority and a mosquitto TLS WebSocket
+//! listener, for the `wss://` tests.
