@@ -17,12 +17,17 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod doctor;
+mod profile;
 mod supervisor;
 mod transport;
 
 pub use mqtt_client::{ConnectOptions, Protocol, Publish, QoS, ReasonCode, SubscribeFilter};
 
 pub use crate::doctor::{check_url, Cause, Diagnosis, PageContext};
+pub use crate::profile::{
+    from_share_fragment, share_fragment, Profile, ProfileError, Store, Version, Will, MAX_DOCUMENT,
+    MAX_PROFILES, SCHEMA,
+};
 pub use crate::supervisor::{
     ConnectionId, Event, SendError, Settings, Stage, Status, Subscriptions, Supervisor,
     VersionChoice, HANDSHAKE_TIMEOUT_MS, MAX_PROTOCOL_ERRORS,
