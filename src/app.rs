@@ -1,36 +1,52 @@
-//! Layout: a header with the connection state, then the views.
+//! Layout: a header with the connection state, then the views; and what
+//! the page's address asks for.
 
-use connections::VersionChoice;
+use connections::{from_share_fragment, Profile, Version};
 use leptos::prelude::*;
 
-use crate::store::{provide_app_state, random_client_id, ConnectForm};
-use crate::views::{ConnectPanel, DashboardView, StatusBadge};
+use crate::store::{
+    name_from_url, new_profile_id, provide_app_state, random_client_id, AppState, LinkOffer,
+};
+use crate::views::{ConnectPanel, DashboardView, ProfilesPanel, StatusBadge};
 
 /// The whole app.
 #[component]
 pub fn App() -> impl IntoView {
     let state = provide_app_state();
-    let (initial, autoconnect) = form_from_query();
-    if autoconnect {
-        state.connect(&initial);
-    }
+    follow_the_address(state);
     view! {
         <header class="top">
             <h1>"Plugboard"</h1>
             <StatusBadge />
         </header>
         <main>
-            <ConnectPanel initial=initial />
+            <ProfilesPanel />
+            <ConnectPanel />
             <DashboardView />
         </main>
     }
 }
 
-/// Pre-fills the form from `?broker=ws://…&client_id=…&username=…`; a
-/// `broker` parameter also connects at once.
-fn form_from_query() -> (ConnectForm, bool) {
-    let params = window()
-        .location()
+/// `?broker=ws://…&client_id=…&username=…&version=…` pre-fills the form,
+/// and connects at once only if that broker is among the saved profiles;
+/// otherwise the page asks first (a link must not silently connect the page
+/// to a stranger's broker). `#profile=…` offers to add a shared profile.
+fn follow_the_address(state: AppState) {
+    let location = window().location();
+    if let Ok(hash) = location.hash() {
+        if hash.starts_with("#profile=") {
+            match from_share_fragment(&hash) {
+                Ok(mut profile) => {
+                    profile.id = new_profile_id();
+                    state.link_offer.set(Some(LinkOffer::Add(profile)));
+                }
+                Err(err) => state
+                    .notice
+                    .set(Some(format!("The link's connection was not added: {err}."))),
+            }
+        }
+    }
+    let params = location
         .search()
         .ok()
         .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok());
@@ -41,20 +57,29 @@ fn form_from_query() -> (ConnectForm, bool) {
             .unwrap_or_default()
     };
     let url = get("broker");
-    let client_id = Some(get("client_id"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(random_client_id);
-    let autoconnect = !url.is_empty();
-    let form = ConnectForm {
-        url,
-        client_id,
+    if url.is_empty() {
+        return;
+    }
+    if let Some(saved) = state.saved_for_url(&url) {
+        state.editing.set(Some(saved.clone()));
+        state.connect_profile(saved);
+        return;
+    }
+    let profile = Profile {
+        id: new_profile_id(),
+        name: name_from_url(&url),
+        client_id: Some(get("client_id"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(random_client_id),
         username: get("username"),
-        password: String::new(),
         version: match get("version").as_str() {
-            "5" | "5.0" => VersionChoice::V5,
-            "3.1.1" | "4" => VersionChoice::V311,
-            _ => VersionChoice::Auto,
+            "5" | "5.0" => Version::V5,
+            "3.1.1" | "4" => Version::V311,
+            _ => Version::Auto,
         },
+        url,
+        ..Profile::default()
     };
-    (form, autoconnect)
+    state.editing.set(Some(profile.clone()));
+    state.link_offer.set(Some(LinkOffer::Connect(profile)));
 }

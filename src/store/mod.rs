@@ -1,67 +1,19 @@
-//! App state: the connection, the device model, and one signal per tile so
-//! one message re-renders one tile.
+//! App state: saved connection profiles, one connection per profile in
+//! use, the device model of each, and one signal per tile so one message
+//! re-renders one tile.
+
+mod persist;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use connections::{Event, Settings, Status, VersionChoice};
+use connections::{Event, Profile, Status, Store};
 use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
 use leptos::prelude::*;
-use mqtt_client::{Backoff, Bytes, ConnectOptions, Publish, QoS, SubscribeFilter};
+use mqtt_client::Publish;
 
 use crate::transport::session::Connections;
 use crate::transport::{now_ms, page_context};
-
-/// What the connect form holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConnectForm {
-    /// WebSocket URL of the broker.
-    pub url: String,
-    /// MQTT client id.
-    pub client_id: String,
-    /// Optional user name.
-    pub username: String,
-    /// Optional password.
-    pub password: String,
-    /// MQTT version: 3.1.1, 5.0, or 5.0 falling back to 3.1.1.
-    pub version: VersionChoice,
-}
-
-impl ConnectForm {
-    /// What the supervisor needs to connect as this form says.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            url: self.url.trim().to_owned(),
-            options: self.options(),
-            version: self.version,
-            subscriptions: Dashboard::subscriptions()
-                .iter()
-                .map(|f| SubscribeFilter::new(*f, QoS::AtMostOnce))
-                .collect(),
-            page: page_context(),
-        }
-    }
-
-    /// The engine's options for this form.
-    pub fn options(&self) -> ConnectOptions {
-        let mut options = ConnectOptions::new(self.client_id.trim());
-        // A lost connection is retried from 0.5 s up to every 10 s.
-        options.reconnect = Some(Backoff {
-            initial_ms: 500,
-            max_ms: 10_000,
-            stable_ms: 10_000,
-        });
-        options.jitter_seed = (js_sys::Math::random() * 2f64.powi(53)) as u64;
-        let username = self.username.trim();
-        if !username.is_empty() {
-            options.username = Some(username.to_owned());
-            if !self.password.is_empty() {
-                options.password = Some(Bytes::from(self.password.clone().into_bytes()));
-            }
-        }
-        options
-    }
-}
 
 /// A client id unlikely to collide: brokers drop the older of two
 /// connections with the same id.
@@ -72,31 +24,76 @@ pub fn random_client_id() -> String {
     )
 }
 
+/// A fresh profile id.
+pub fn new_profile_id() -> String {
+    format!("p{:012x}", (js_sys::Math::random() * 2f64.powi(48)) as u64)
+}
+
+/// A name for a profile from its URL: `host:port`.
+pub fn name_from_url(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        "broker".into()
+    } else {
+        host.to_owned()
+    }
+}
+
+/// Something a link asked for, waiting for the user's yes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOffer {
+    /// `?broker=`: connect to a broker that is not among the saved profiles.
+    Connect(Profile),
+    /// `#profile=`: add a shared profile.
+    Add(Profile),
+}
+
 /// App-wide state, cheap to copy into closures.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    /// The connection state shown in the header.
+    /// Saved connection profiles, in order.
+    pub profiles: RwSignal<Vec<Profile>>,
+    /// The status of each profile connected since the page loaded.
+    pub statuses: RwSignal<HashMap<String, Status>>,
+    /// The profile the header and the form are about.
+    pub focus: RwSignal<Option<String>>,
+    /// The focused profile's status, shown in the header.
     pub conn: RwSignal<Status>,
+    /// The profile the form edits (`None`: a new one); changing it refills
+    /// the form.
+    pub editing: RwSignal<Option<Profile>>,
+    /// A link's request, until the user answers it.
+    pub link_offer: RwSignal<Option<LinkOffer>>,
+    /// A problem with saved data or a link, for a banner.
+    pub notice: RwSignal<Option<String>>,
     /// Devices in display order.
     pub device_keys: RwSignal<Vec<DeviceKey>>,
+    store: StoredValue<Store>,
+    /// Profile id ↔ connection id, in the order first connected.
+    ids: StoredValue<Vec<(String, ConnectionId)>>,
     tiles: StoredValue<HashMap<DeviceKey, ArcRwSignal<Device>>>,
-    dashboard: StoredValue<Dashboard>,
+    dashboards: StoredValue<HashMap<ConnectionId, Dashboard>>,
     connections: StoredValue<Option<Connections>, LocalStorage>,
     pending_timer: StoredValue<Option<TimeoutHandle>>,
 }
 
-/// The one connection this version shows. The store and the supervisor
-/// are keyed by connection so that several brokers can follow.
-const CONNECTION: ConnectionId = ConnectionId(1);
-const SUPERVISED: connections::ConnectionId = connections::ConnectionId(CONNECTION.0);
-
 impl AppState {
     fn new() -> Self {
+        let (store, problem) = persist::load();
         let state = Self {
+            profiles: RwSignal::new(store.profiles().to_vec()),
+            statuses: RwSignal::new(HashMap::new()),
+            focus: RwSignal::new(None),
             conn: RwSignal::new(Status::Idle),
+            editing: RwSignal::new(None),
+            link_offer: RwSignal::new(None),
+            notice: RwSignal::new(problem),
             device_keys: RwSignal::new(Vec::new()),
+            store: StoredValue::new(store),
+            ids: StoredValue::new(Vec::new()),
             tiles: StoredValue::new(HashMap::new()),
-            dashboard: StoredValue::new(Dashboard::new(CONNECTION)),
+            dashboards: StoredValue::new(HashMap::new()),
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new(None),
         };
@@ -111,24 +108,148 @@ impl AppState {
         Some(f(&connections))
     }
 
-    /// Connects with the form's settings, replacing any current connection.
-    pub fn connect(self, form: &ConnectForm) {
-        if let Some(Err(diagnosis)) =
-            self.with_connections(|c| c.connect(SUPERVISED, form.settings()))
-        {
-            self.conn.set(Status::Failed(diagnosis));
+    /// The connection id of a profile, made on first use.
+    fn connection_of(self, profile_id: &str) -> ConnectionId {
+        let known = self
+            .ids
+            .with_value(|ids| ids.iter().find(|(p, _)| p == profile_id).map(|(_, c)| *c));
+        known.unwrap_or_else(|| {
+            let next = ConnectionId(self.ids.with_value(Vec::len) as u32 + 1);
+            self.ids
+                .update_value(|ids| ids.push((profile_id.to_owned(), next)));
+            self.dashboards
+                .update_value(|d| _ = d.insert(next, Dashboard::new(next)));
+            next
+        })
+    }
+
+    fn profile_of(self, connection: ConnectionId) -> Option<String> {
+        self.ids.with_value(|ids| {
+            ids.iter()
+                .find(|(_, c)| *c == connection)
+                .map(|(p, _)| p.clone())
+        })
+    }
+
+    /// The name to show on a tile from `connection` when more than one
+    /// broker is in use, else `None`.
+    pub fn broker_label(self, connection: ConnectionId) -> Option<String> {
+        let in_use = self
+            .statuses
+            .with(|s| s.values().filter(|s| **s != Status::Idle).count());
+        if in_use < 2 {
+            return None;
+        }
+        let id = self.profile_of(connection)?;
+        self.profiles
+            .with(|ps| ps.iter().find(|p| p.id == id).map(|p| p.name.clone()))
+    }
+
+    /// Saves `profile` (adding or replacing it).
+    pub fn save_profile(self, profile: Profile) {
+        self.store.update_value(|s| s.upsert(profile));
+        self.persist();
+    }
+
+    /// Forgets a profile, disconnecting it first.
+    pub fn delete_profile(self, id: &str) {
+        self.disconnect(id);
+        self.store.update_value(|s| s.remove(id));
+        self.statuses.update(|s| _ = s.remove(id));
+        if self.focus.get_untracked().as_deref() == Some(id) {
+            self.focus.set(None);
+            self.conn.set(Status::Idle);
+        }
+        self.persist();
+    }
+
+    fn persist(self) {
+        let result = self.store.with_value(persist::save);
+        self.profiles
+            .set(self.store.with_value(|s| s.profiles().to_vec()));
+        if let Err(message) = result {
+            self.notice.set(Some(message));
         }
     }
 
-    /// Disconnects cleanly, in whatever state the connection is.
-    pub fn disconnect(self) {
-        self.with_connections(|c| c.disconnect(SUPERVISED));
-        self.conn.set(Status::Idle);
+    /// Saves `profile` and connects it (replacing its earlier connection).
+    pub fn connect_profile(self, profile: Profile) {
+        let id = profile.id.clone();
+        let settings = profile.settings(
+            Dashboard::subscriptions(),
+            page_context(),
+            (js_sys::Math::random() * 2f64.powi(53)) as u64,
+        );
+        // A URL that cannot work is not worth keeping; the status says why.
+        if connections::check_url(&profile.url, page_context()).is_ok() {
+            self.save_profile(profile);
+        }
+        self.focus.set(Some(id.clone()));
+        let connection = self.connection_of(&id);
+        let supervised = connections::ConnectionId(connection.0);
+        let result = self.with_connections(|c| c.connect(supervised, settings));
+        if let Some(Err(diagnosis)) = result {
+            self.set_status(&id, Status::Failed(diagnosis));
+        }
     }
 
-    /// Tries again now instead of waiting for the next scheduled attempt.
-    pub fn retry_now(self) {
-        self.with_connections(|c| c.retry_now(SUPERVISED));
+    /// Connects a saved profile, and shows it in the form.
+    pub fn connect_saved(self, id: &str) {
+        if let Some(profile) = self.store.with_value(|s| s.get(id).cloned()) {
+            self.editing.set(Some(profile.clone()));
+            self.connect_profile(profile);
+        }
+    }
+
+    /// Disconnects a profile cleanly, in whatever state it is.
+    pub fn disconnect(self, id: &str) {
+        let connection = self.connection_of(id);
+        self.with_connections(|c| c.disconnect(connections::ConnectionId(connection.0)));
+        self.set_status(id, Status::Idle);
+    }
+
+    /// Tries a reconnecting profile again now.
+    pub fn retry_now(self, id: &str) {
+        let connection = self.connection_of(id);
+        self.with_connections(|c| c.retry_now(connections::ConnectionId(connection.0)));
+    }
+
+    /// The saved profiles as JSON, without passwords.
+    pub fn export(self) -> String {
+        self.store.with_value(Store::export)
+    }
+
+    /// Adds the profiles of an exported document; says how many.
+    pub fn import(self, text: &str) -> Result<usize, String> {
+        let result = self
+            .store
+            .try_update_value(|s| s.import(text, &mut new_profile_id))
+            .unwrap_or(Ok(0))
+            .map_err(|e| e.to_string())?;
+        self.persist();
+        Ok(result)
+    }
+
+    /// A link that adds this profile (without its password) on another
+    /// browser.
+    pub fn share_link(self, id: &str) -> Option<String> {
+        let profile = self.store.with_value(|s| s.get(id).cloned())?;
+        let location = window().location();
+        let base = format!("{}{}", location.origin().ok()?, location.pathname().ok()?);
+        Some(format!("{base}#{}", connections::share_fragment(&profile)))
+    }
+
+    /// The saved profile for a broker URL, if any.
+    pub fn saved_for_url(self, url: &str) -> Option<Profile> {
+        self.store.with_value(|s| s.find_url(url).cloned())
+    }
+
+    fn set_status(self, id: &str, status: Status) {
+        if self.focus.get_untracked().as_deref() == Some(id) {
+            self.conn.set(status.clone());
+        }
+        self.statuses
+            .update(|s| _ = s.insert(id.to_owned(), status));
     }
 
     /// Pauses retries while the browser is offline, resumes them when it
@@ -159,7 +280,8 @@ impl AppState {
     /// state (or ON if unknown) and show it pending.
     pub fn toggle(self, key: &DeviceKey, index: u8) {
         let now = now_ms();
-        let requests = self.dashboard.try_update_value(|d| {
+        let requests = self.dashboards.try_update_value(|all| {
+            let d = all.get_mut(&key.connection)?;
             let current = d.device(key)?.outlet(index).and_then(|o| o.confirmed);
             let want = current.map_or(Power::On, Power::toggled);
             d.request(key, index, want, now)
@@ -167,12 +289,15 @@ impl AppState {
         let Some(Some(requests)) = requests else {
             return;
         };
-        if let Err(message) = self.send(requests) {
+        if let Err(message) = self.send(key.connection, requests) {
             // Not sent (e.g. while reconnecting): say so on the tile now
             // rather than wait for the confirmation timeout.
             let message = format!("not sent: {message}");
-            self.dashboard
-                .update_value(|d| d.fail_request(key, index, message));
+            self.dashboards.update_value(|all| {
+                if let Some(d) = all.get_mut(&key.connection) {
+                    d.fail_request(key, index, message);
+                }
+            });
         }
         self.refresh(key);
         self.arm_pending_timer();
@@ -180,25 +305,34 @@ impl AppState {
 
     fn on_event(self, event: Event) {
         match event {
-            Event::Status(_, status) => self.conn.set(status),
-            Event::Message(_, publish) => {
+            Event::Status(connection, status) => {
+                if let Some(id) = self.profile_of(ConnectionId(connection.0)) {
+                    self.set_status(&id, status);
+                }
+            }
+            Event::Message(connection, publish) => {
+                let connection = ConnectionId(connection.0);
                 let update = self
-                    .dashboard
-                    .try_update_value(|d| d.handle_message(&publish.topic, &publish.payload))
+                    .dashboards
+                    .try_update_value(|all| {
+                        all.get_mut(&connection)
+                            .map(|d| d.handle_message(&publish.topic, &publish.payload))
+                    })
+                    .flatten()
                     .unwrap_or_default();
                 if let Some(key) = &update.changed {
                     self.refresh(key);
                 }
                 // A state query for a new device: if it cannot go out now,
                 // the device's own reports will fill the tile.
-                let _ = self.send(update.publish);
+                let _ = self.send(connection, update.publish);
             }
             _ => {}
         }
     }
 
     /// Publishes the requests in order; stops at the first that fails.
-    fn send(self, requests: Vec<PublishRequest>) -> Result<(), String> {
+    fn send(self, connection: ConnectionId, requests: Vec<PublishRequest>) -> Result<(), String> {
         let connections = self
             .connections
             .with_value(Clone::clone)
@@ -207,7 +341,7 @@ impl AppState {
             let mut publish = Publish::new(request.topic, request.payload);
             publish.qos = request.qos;
             connections
-                .publish(SUPERVISED, publish)
+                .publish(connections::ConnectionId(connection.0), publish)
                 .map_err(|err| err.to_string())?;
         }
         Ok(())
@@ -215,7 +349,11 @@ impl AppState {
 
     /// Copies one device from the model into its tile's signal.
     fn refresh(self, key: &DeviceKey) {
-        let Some(device) = self.dashboard.with_value(|d| d.device(key).cloned()) else {
+        let device = self.dashboards.with_value(|all| {
+            all.get(&key.connection)
+                .and_then(|d| d.device(key).cloned())
+        });
+        let Some(device) = device else {
             return;
         };
         match self.tile(key) {
@@ -237,15 +375,23 @@ impl AppState {
         if let Some(timer) = self.pending_timer.try_update_value(Option::take).flatten() {
             timer.clear();
         }
-        let Some(deadline) = self.dashboard.with_value(Dashboard::poll_timeout) else {
+        let deadline = self
+            .dashboards
+            .with_value(|all| all.values().filter_map(Dashboard::poll_timeout).min());
+        let Some(deadline) = deadline else {
             return;
         };
         let delay = Duration::from_millis(deadline.saturating_sub(now_ms()));
         let timer = set_timeout_with_handle(
             move || {
+                let now = now_ms();
                 let changed = self
-                    .dashboard
-                    .try_update_value(|d| d.handle_timeout(now_ms()))
+                    .dashboards
+                    .try_update_value(|all| {
+                        all.values_mut()
+                            .flat_map(|d| d.handle_timeout(now))
+                            .collect::<Vec<_>>()
+                    })
                     .unwrap_or_default();
                 for key in &changed {
                     self.refresh(key);

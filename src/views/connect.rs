@@ -1,26 +1,137 @@
 //! The connection form, and what the connection has to say.
 
-use connections::{Status, Subscriptions, VersionChoice};
+use connections::{Profile, Status, Subscriptions, Version, VersionChoice, Will};
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
-use crate::store::{use_app_state, ConnectForm};
-use crate::transport::now_ms;
+use crate::store::{name_from_url, new_profile_id, random_client_id, use_app_state};
+use crate::transport::{now_ms, page_context};
 
-/// Broker URL, client id, optional user name and password, MQTT version;
-/// connect and disconnect; the reason of the last failure, when the next
-/// attempt comes, refused subscriptions.
+/// The form for one connection profile (new, or the one being edited),
+/// and what the focused connection has to say.
 #[component]
-pub fn ConnectPanel(
-    /// The values the form starts with.
-    initial: ConnectForm,
-) -> impl IntoView {
+pub fn ConnectPanel() -> impl IntoView {
     let state = use_app_state();
-    let url = RwSignal::new(initial.url);
-    let client_id = RwSignal::new(initial.client_id);
-    let username = RwSignal::new(initial.username);
-    let password = RwSignal::new(initial.password);
-    let version = RwSignal::new(initial.version);
+    // A new profile to edit re-creates the form with its values.
+    move || {
+        let initial = state.editing.get().unwrap_or_else(|| Profile {
+            id: new_profile_id(),
+            client_id: random_client_id(),
+            ..Profile::default()
+        });
+        view! { <ProfileForm initial /> }
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.trim().parse().ok()
+}
+
+#[component]
+fn ProfileForm(initial: Profile) -> impl IntoView {
+    let state = use_app_state();
+    let id = initial.id.clone();
+    let name = RwSignal::new(initial.name.clone());
+    let url = RwSignal::new(initial.url.clone());
+    let client_id = RwSignal::new(initial.client_id.clone());
+    let username = RwSignal::new(initial.username.clone());
+    let password = RwSignal::new(initial.password.clone().unwrap_or_default());
+    let remember = RwSignal::new(initial.remember_password);
+    let version = RwSignal::new(match initial.version {
+        Version::Auto => VersionChoice::Auto,
+        Version::V5 => VersionChoice::V5,
+        Version::V311 => VersionChoice::V311,
+    });
+    let keep_alive = RwSignal::new(initial.keep_alive_secs.to_string());
+    let clean_start = RwSignal::new(initial.clean_start);
+    let expiry = RwSignal::new(
+        initial
+            .session_expiry_secs
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    let will = initial.will.clone().unwrap_or_default();
+    let will_topic = RwSignal::new(will.topic);
+    let will_payload = RwSignal::new(will.payload);
+    let will_qos = RwSignal::new(will.qos.to_string());
+    let will_retain = RwSignal::new(will.retain);
+    let extra = RwSignal::new(initial.subscriptions.join("\n"));
+    let form_error = RwSignal::new(None::<String>);
+    let profile = move || {
+        let url_text = url.get_untracked().trim().to_owned();
+        let name_text = match name.get_untracked().trim() {
+            "" => name_from_url(&url_text),
+            n => n.to_owned(),
+        };
+        let will_topic = will_topic.get_untracked();
+        Profile {
+            id: id.clone(),
+            name: name_text,
+            url: url_text,
+            client_id: client_id.get_untracked().trim().to_owned(),
+            username: username.get_untracked().trim().to_owned(),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+            remember_password: remember.get_untracked(),
+            keep_alive_secs: parse_number(&keep_alive.get_untracked()).unwrap_or(30),
+            clean_start: clean_start.get_untracked(),
+            session_expiry_secs: parse_number(&expiry.get_untracked()),
+            version: match version.get_untracked() {
+                VersionChoice::Auto => Version::Auto,
+                VersionChoice::V5 => Version::V5,
+                VersionChoice::V311 => Version::V311,
+            },
+            will: (!will_topic.trim().is_empty()).then(|| Will {
+                topic: will_topic.trim().to_owned(),
+                payload: will_payload.get_untracked(),
+                qos: parse_number(&will_qos.get_untracked()).unwrap_or(0),
+                retain: will_retain.get_untracked(),
+            }),
+            subscriptions: extra
+                .get_untracked()
+                .split(['\n', ','])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    };
+    let profile_for_save = profile.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        form_error.set(None);
+        let p = profile();
+        // A URL that cannot work is the connection's error, shown below
+        // with the doctor's advice; the other fields are the form's.
+        if connections::check_url(&p.url, page_context()).is_ok() {
+            if let Err(err) = p.validate() {
+                form_error.set(Some(err.to_string()));
+                return;
+            }
+        }
+        state.connect_profile(p);
+    };
+    let on_save = move |_| {
+        form_error.set(None);
+        let p = profile_for_save();
+        match p.validate() {
+            Ok(()) => state.save_profile(p),
+            Err(err) => form_error.set(Some(err.to_string())),
+        }
+    };
+    // This profile's connection, not another one's.
+    let mine = StoredValue::new(initial.id.clone());
+    let status = move || {
+        mine.with_value(|id| state.statuses.with(|s| s.get(id).cloned()))
+            .unwrap_or(Status::Idle)
+    };
+    let busy = move || {
+        matches!(
+            status(),
+            Status::Connecting { .. } | Status::Connected { .. }
+        )
+    };
+    // Disconnect stays available in every state but idle and failed.
+    let can_disconnect = move || !matches!(status(), Status::Idle | Status::Failed(_));
     // A clock for the countdown to the next attempt.
     let clock = RwSignal::new(now_ms());
     let ticker = StoredValue::new_local(Some(Interval::new(1_000, move || {
@@ -29,29 +140,9 @@ pub fn ConnectPanel(
     on_cleanup(move || {
         ticker.try_update_value(Option::take);
     });
-    let busy = move || {
-        state
-            .conn
-            .with(|s| matches!(s, Status::Connecting { .. } | Status::Connected { .. }))
-    };
-    // Disconnect stays available in every state but idle and failed.
-    let can_disconnect = move || {
-        state
-            .conn
-            .with(|s| !matches!(s, Status::Idle | Status::Failed(_)))
-    };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        state.connect(&ConnectForm {
-            url: url.get_untracked(),
-            client_id: client_id.get_untracked(),
-            username: username.get_untracked(),
-            password: password.get_untracked(),
-            version: version.get_untracked(),
-        });
-    };
+    let disconnect = move |_| state.disconnect(&mine.get_value());
     let message = move || {
-        let status = state.conn.get();
+        let status = status();
         match status {
             Status::Failed(d) => Some(
                 view! { <p class="error" role="alert" data-testid="connection-error">{d.message}</p> }
@@ -77,7 +168,7 @@ pub fn ConnectPanel(
                             <p data-testid="connection-error">{problem.message}</p>
                             <p data-testid="reconnect-countdown">{when}</p>
                             <button type="button" data-testid="retry-now"
-                                on:click=move |_| state.retry_now()>"Retry now"</button>
+                                on:click=move |_| state.retry_now(&mine.get_value())>"Retry now"</button>
                         </div>
                     }
                     .into_any(),
@@ -133,6 +224,12 @@ pub fn ConnectPanel(
     };
     view! {
         <form class="connect" on:submit=on_submit>
+            <label>
+                "Name"
+                <input type="text" data-testid="profile-name" placeholder="host:port"
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev)) />
+            </label>
             <label class="wide">
                 "Broker WebSocket URL"
                 <input type="text" data-testid="broker-url" placeholder="ws://127.0.0.1:9001/"
@@ -171,11 +268,81 @@ pub fn ConnectPanel(
                     <option value="3.1.1">"3.1.1"</option>
                 </select>
             </label>
+            <details class="more">
+                <summary data-testid="more-settings">"More settings"</summary>
+                <div class="grid">
+                    <label class="check">
+                        <input type="checkbox" data-testid="remember-password"
+                            prop:checked=move || remember.get()
+                            on:change=move |ev| remember.set(event_target_checked(&ev)) />
+                        "Remember the password in this browser"
+                    </label>
+                    <label>
+                        "Keep-alive (s)"
+                        <input type="number" min="0" max="65535" data-testid="keep-alive"
+                            prop:value=move || keep_alive.get()
+                            on:input=move |ev| keep_alive.set(event_target_value(&ev)) />
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" data-testid="clean-start"
+                            prop:checked=move || clean_start.get()
+                            on:change=move |ev| clean_start.set(event_target_checked(&ev)) />
+                        "Clean start (no stored session)"
+                    </label>
+                    <label>
+                        "Session expiry (s, MQTT 5)"
+                        <input type="number" min="0" data-testid="session-expiry"
+                            prop:value=move || expiry.get()
+                            on:input=move |ev| expiry.set(event_target_value(&ev)) />
+                    </label>
+                    <label>
+                        "Last will topic"
+                        <input type="text" data-testid="will-topic" spellcheck="false"
+                            prop:value=move || will_topic.get()
+                            on:input=move |ev| will_topic.set(event_target_value(&ev)) />
+                    </label>
+                    <label>
+                        "Last will payload"
+                        <input type="text" data-testid="will-payload"
+                            prop:value=move || will_payload.get()
+                            on:input=move |ev| will_payload.set(event_target_value(&ev)) />
+                    </label>
+                    <label>
+                        "Will QoS"
+                        <select data-testid="will-qos" prop:value=move || will_qos.get()
+                            on:change=move |ev| will_qos.set(event_target_value(&ev))>
+                            <option value="0">"0"</option>
+                            <option value="1">"1"</option>
+                            <option value="2">"2"</option>
+                        </select>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" data-testid="will-retain"
+                            prop:checked=move || will_retain.get()
+                            on:change=move |ev| will_retain.set(event_target_checked(&ev)) />
+                        "Will retained"
+                    </label>
+                    <label class="wide">
+                        "Extra subscriptions (one filter per line)"
+                        <textarea data-testid="extra-subscriptions" rows="2" spellcheck="false"
+                            prop:value=move || extra.get()
+                            on:input=move |ev| extra.set(event_target_value(&ev))></textarea>
+                    </label>
+                </div>
+            </details>
+            {move || form_error.get().map(|e| view! { <p class="error" role="alert" data-testid="form-error">{e}</p> })}
             <div class="actions">
                 <button type="submit" data-testid="connect" disabled=busy>"Connect"</button>
+                <button type="button" data-testid="save-profile" on:click=on_save>"Save"</button>
+                <button type="button" data-testid="new-profile"
+                    on:click=move |_| state.editing.set(Some(Profile {
+                        id: new_profile_id(),
+                        client_id: random_client_id(),
+                        ..Profile::default()
+                    }))>"New connection"</button>
                 <button type="button" data-testid="disconnect"
                     disabled=move || !can_disconnect()
-                    on:click=move |_| state.disconnect()>"Disconnect"</button>
+                    on:click=disconnect>"Disconnect"</button>
             </div>
             {message}
         </form>

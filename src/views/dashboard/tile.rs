@@ -34,6 +34,13 @@ pub fn Tile(
             <header>
                 <h2>{id.clone()}</h2>
                 <span class="family">{key.family.to_string()}</span>
+                {
+                    let connection = key.connection;
+                    let tid = format!("broker-{id}");
+                    move || state.broker_label(connection).map(|name| view! {
+                        <span class="broker" data-testid=tid.clone()>{name}</span>
+                    })
+                }
                 <span class="online" data-testid=format!("online-{id}")>{online}</span>
             </header>
             <ul class="outlets">
