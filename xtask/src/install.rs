@@ -15,6 +15,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("mosquitto", "mosquitto"),
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    // The wss:// tests make a throw-away CA with the openssl command.
+    ("openssl", "openssl"),
 ];
 
 /// Installs every missing tool.
@@ -25,6 +27,7 @@ pub(crate) fn everything() -> Result {
     wasm_opt()?;
     trunk()?;
     mqtt_packet()?;
+    aedes()?;
     Ok(())
 }
 
@@ -223,6 +226,33 @@ fn mqtt_packet() -> Result {
         .current_dir(&dir))
 }
 
+/// The versions `tests/e2e/aedes/package.json` pins (a test checks they agree).
+const AEDES_PINS: &[(&str, &str)] = &[("aedes", "1.2.0"), ("ws", "8.23.0")];
+
+/// aedes, the second real broker of the end-to-end tests
+/// (`tests/e2e/src/aedes.rs`): `npm ci` in `tests/e2e/aedes/`, from the
+/// committed lock file, unless the pinned versions are already there.
+fn aedes() -> Result {
+    let dir = workspace_root().join("tests/e2e/aedes");
+    if AEDES_PINS.iter().all(|(name, version)| {
+        let manifest = dir.join("node_modules").join(name).join("package.json");
+        let wanted = format!("\"version\": \"{version}\"");
+        std::fs::read_to_string(manifest).is_ok_and(|text| {
+            text.lines()
+                .any(|l| l.trim().trim_end_matches(',') == wanted)
+        })
+    }) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing aedes {} with ws {} for the end-to-end tests (npm ci, seconds)",
+        AEDES_PINS[0].1, AEDES_PINS[1].1
+    ));
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir))
+}
+
 /// Builds devsim (debug); returns its path.
 pub(crate) fn build_devsim() -> Result<PathBuf> {
     step("building devsim");
@@ -252,4 +282,25 @@ pub(crate) fn build_app(release: bool) -> Result<PathBuf> {
     }
     run(&mut trunk)?;
     Ok(root.join("dist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{workspace_root, AEDES_PINS};
+
+    #[test]
+    fn aedes_pins_match_its_package_json_and_lock_file() {
+        let dir = workspace_root().join("tests/e2e/aedes");
+        let manifest = std::fs::read_to_string(dir.join("package.json")).unwrap();
+        let lock = std::fs::read_to_string(dir.join("package-lock.json")).unwrap();
+        for (name, version) in AEDES_PINS {
+            let pin = format!("\"{name}\": \"{version}\"");
+            assert!(manifest.contains(&pin), "package.json does not pin {pin}");
+            let locked = format!("\"node_modules/{name}\": {{\n      \"version\": \"{version}\"");
+            assert!(
+                lock.contains(&locked),
+                "package-lock.json does not lock {name} {version}"
+            );
+        }
+    }
 }

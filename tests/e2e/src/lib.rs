@@ -18,7 +18,9 @@ mod aedes;
 mod hostile;
 mod tls;
 
+pub use aedes::Aedes;
 pub use hostile::{HostileBroker, Mode as HostileMode};
+pub use tls::{TestCa, TlsMosquitto};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
@@ -477,17 +479,42 @@ pub fn http_request(port: u16, method: &str, path: &str, body: Option<&str>) -> 
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
+    // chromedriver keeps the connection open whatever we ask: read the
+    // head, then exactly Content-Length bytes, not until the socket closes.
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).or_else(|err| {
-        if response.is_empty() {
-            Err(err)
-        } else {
-            Ok(0)
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
         }
-    })?;
-    let text = String::from_utf8_lossy(&response);
-    Ok(text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default())
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before the end of the response head",
+            ));
+        }
+        response.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&response[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(length) => {
+            while response.len() < head_end + length {
+                let n = stream.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                response.extend_from_slice(&buf[..n]);
+            }
+        }
+        // No length: the body ends with the connection.
+        None => {
+            let _ = stream.read_to_end(&mut response);
+        }
+    }
+    Ok(String::from_utf8_lossy(&response[head_end..]).into_owned())
 }

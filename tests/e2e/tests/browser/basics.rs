@@ -84,6 +84,7 @@ async fn connecting_where_no_broker_listens_shows_a_clear_error() {
             .client
             .goto(&format!("{}?broker=ws://127.0.0.1:{closed}/", server.url()))
             .await?;
+        accept_link(browser).await?;
         wait_for_connection(browser, "error").await?;
         let message = browser.text("connection-error").await?;
         let expected = format!("Could not connect to ws://127.0.0.1:{closed}/");
@@ -103,6 +104,7 @@ async fn a_tcp_url_is_refused_before_connecting() {
             .client
             .goto(&format!("{}?broker=mqtt://127.0.0.1:1883", server.url()))
             .await?;
+        accept_link(browser).await?;
         wait_until(browser, "an error about raw TCP", || async {
             Ok(browser
                 .text("connection-error")
@@ -127,6 +129,7 @@ async fn query_parameters_prefill_the_form_and_connect() {
             broker.ws_url()
         );
         browser.client.goto(&url).await?;
+        accept_link(browser).await?;
         wait_for_connection(browser, "subscribed").await?;
         let field = browser
             .client

@@ -291,5 +291,18 @@ pub(crate) async fn open_for(browser: &Browser, server: &StaticServer, url: &str
         .client
         .goto(&format!("{}?broker={url}", server.url()))
         .await?;
+    accept_link(browser).await
+}
+
+/// Says yes when the page asks whether to connect to a broker a link names
+/// (it asks for brokers not among the saved connections).
+pub(crate) async fn accept_link(browser: &Browser) -> Result {
+    let button = browser
+        .client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid='link-connect']"))
+        .await?;
+    button.click().await?;
     Ok(())
 }

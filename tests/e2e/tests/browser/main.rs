@@ -9,4 +9,5 @@ mod harness;
 
 mod aedes;
 mod basics;
+mod profiles;
 mod tls;
