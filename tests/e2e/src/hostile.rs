@@ -27,6 +27,13 @@ pub enum Mode {
     Huge(usize),
     /// After the CONNACK, sends a malformed packet (a PUBLISH with QoS 3).
     Garbage,
+    /// Accepts the WebSocket and never says a word.
+    Silent,
+    /// Refuses the second filter of every SUBSCRIBE (0x80, or 0x87 in MQTT 5).
+    RefuseSecondFilter,
+    /// After the SUBACK, ends the session with a DISCONNECT: MQTT 5 reason
+    /// 0x98 "administrative action" and reason string "maintenance window".
+    Disconnect,
 }
 
 /// The running broker; dropping it stops accepting connections.
@@ -122,6 +129,9 @@ fn serve(
         let mut at = 0;
         while let Some((kind, body, used)) = packet(&bytes[at..]) {
             at += used;
+            if mode == Mode::Silent {
+                continue;
+            }
             match kind >> 4 {
                 1 => {
                     // CONNECT: protocol name (2 + 4 bytes), then the level.
@@ -145,9 +155,26 @@ fn serve(
                     }
                 }
                 8 => {
-                    send(&mut ws, suback(body, v5))?;
+                    let mut ack = suback(body, v5);
+                    if mode == Mode::RefuseSecondFilter {
+                        let codes = if v5 { 5 } else { 4 };
+                        if let Some(code) = ack.get_mut(codes + 1) {
+                            *code = if v5 { 0x87 } else { 0x80 };
+                        }
+                    }
+                    send(&mut ws, ack)?;
                     if let Mode::Huge(size) = mode {
                         send(&mut ws, huge_publish(size))?;
+                    }
+                    if mode == Mode::Disconnect && v5 {
+                        // DISCONNECT 0x98 with Reason String (0x1F).
+                        let reason = b"maintenance window";
+                        let mut d = vec![0xE0, 0, 0x98, 0, 0x1F, 0, reason.len() as u8];
+                        d.extend_from_slice(reason);
+                        d[3] = (reason.len() + 3) as u8;
+                        d[1] = (d.len() - 2) as u8;
+                        send(&mut ws, d)?;
+                        return Ok(());
                     }
                 }
                 12 => send(&mut ws, vec![0xD0, 0])?,

@@ -9,5 +9,6 @@ mod harness;
 
 mod aedes;
 mod basics;
+mod doctor;
 mod profiles;
 mod tls;
