@@ -9,6 +9,7 @@ mod harness;
 
 mod aedes;
 mod basics;
+mod devsim;
 mod doctor;
 mod profiles;
 mod tls;

@@ -1,0 +1,83 @@
+//! devsim against mosquitto, without a browser: it subscribes once per
+//! session, also after the broker restarts.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use e2e::{Devsim, Mosquitto};
+use mqtt_client::{Client, ConnectOptions, Event, Publish};
+
+use crate::harness::{Result, WAIT};
+
+/// Connects a plain MQTT client over TCP and publishes `topic` `payload`
+/// (QoS 0), then disconnects.
+fn publish_once(port: u16, topic: &str, payload: &str) -> Result {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let start = Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut client = Client::new(ConnectOptions::new("e2e-publisher"));
+    client.connect(now());
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if client.poll_transmit(&mut out) {
+            stream.write_all(&out)?;
+            out.clear();
+        }
+        if let Some(event) = client.poll_event() {
+            if matches!(event, Event::Connected { .. }) {
+                break;
+            }
+            continue;
+        }
+        if start.elapsed() > WAIT {
+            return Err("no CONNACK".into());
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return Err("closed before CONNACK".into()),
+            Ok(n) => client.handle_bytes(now(), &buf[..n]),
+            Err(_) => {}
+        }
+    }
+    client.publish(now(), Publish::new(topic, payload.to_owned()))?;
+    client.disconnect(now());
+    if client.poll_transmit(&mut out) {
+        stream.write_all(&out)?;
+    }
+    Ok(())
+}
+
+/// Regression: devsim subscribed again on every reconnect (the engine
+/// renews), so it announced itself ("ready", its birth messages) twice.
+#[test]
+fn devsim_subscribes_once_per_session_after_a_broker_restart() -> Result {
+    let dir = e2e::target_dir().join("e2e").join("devsim_once");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut broker = Mosquitto::start(&dir.join("mosquitto"))?;
+    let mut devsim = Devsim::start(broker.tcp_port, &["once"])?;
+    devsim.wait_for_line("ready once", WAIT)?;
+    broker.restart()?;
+    devsim.wait_for_lines("ready once", 2, WAIT)?;
+    // A command that reaches devsim after the renewal: by then a second
+    // SUBACK would have been handled too.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        publish_once(broker.tcp_port, "cmnd/once/POWER", "ON")?;
+        if devsim
+            .wait_for_line("recv once cmnd/once/POWER ON", Duration::from_secs(1))
+            .is_ok()
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("devsim never received the command".into());
+        }
+    }
+    let ready = devsim.lines().iter().filter(|l| *l == "ready once").count();
+    if ready != 2 {
+        return Err(format!("devsim was ready {ready} times for 2 sessions").into());
+    }
+    Ok(())
+}
