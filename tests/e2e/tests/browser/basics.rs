@@ -310,3 +310,43 @@ async fn reconnecting_says_when_and_retry_now_does_not_wait() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn offline_pauses_reconnecting_and_online_resumes_at_once() {
+    with_browser("offline", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-offline").await?;
+        browser.set_offline(true).await?;
+        let online = browser
+            .client
+            .execute("return navigator.onLine", vec![])
+            .await?;
+        if online != serde_json::Value::Bool(false) {
+            return Err(format!("navigator.onLine is {online} while offline").into());
+        }
+        // Loopback sockets may survive the emulation: end this one from the
+        // broker's side. Retries must wait for the network, although the
+        // broker is back at once (and reachable on loopback).
+        let mut broker = broker;
+        broker.restart()?;
+        wait_until(browser, "the page to wait for the network", || async {
+            Ok(browser
+                .text("reconnect-countdown")
+                .await?
+                .contains("Waiting for the network"))
+        })
+        .await?;
+        if browser
+            .attr("connection-status", "data-state")
+            .await?
+            .as_deref()
+            != Some("reconnecting")
+        {
+            return Err("the page reconnected while offline".into());
+        }
+        browser.set_offline(false).await?;
+        wait_for_connection(browser, "subscribed").await
+    })
+    .await;
+}

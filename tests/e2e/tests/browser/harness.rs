@@ -132,6 +132,25 @@ impl Browser {
         .unwrap_or_else(|e| format!("could not read the console log: {e}"))
     }
 
+    /// Cuts the browser off the network (DevTools' "offline"), or brings
+    /// it back: the page sees `navigator.onLine` change and its sockets fail.
+    pub(crate) async fn set_offline(&self, offline: bool) -> Result {
+        let session = self.client.session_id().await?.ok_or("no session")?;
+        let body = format!(
+            r#"{{"network_conditions":{{"offline":{offline},"latency":0,"download_throughput":-1,"upload_throughput":-1}}}}"#
+        );
+        let answer = http_request(
+            self.driver_port,
+            "POST",
+            &format!("/session/{session}/chromium/network_conditions"),
+            Some(&body),
+        )?;
+        if answer.contains("\"error\"") {
+            return Err(format!("chromedriver refused network conditions: {answer}").into());
+        }
+        Ok(())
+    }
+
     pub(crate) async fn text(&self, testid: &str) -> Result<String> {
         Ok(self
             .client
