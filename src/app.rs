@@ -35,6 +35,16 @@ fn follow_the_address(state: AppState) {
     let location = window().location();
     if let Ok(hash) = location.hash() {
         if hash.starts_with("#profile=") {
+            // Read once: a reload must not offer it again.
+            if let (Ok(path), Ok(search), Ok(history)) =
+                (location.pathname(), location.search(), window().history())
+            {
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("{path}{search}")),
+                );
+            }
             match from_share_fragment(&hash) {
                 Ok(mut profile) => {
                     profile.id = new_profile_id();

@@ -145,15 +145,39 @@ impl AppState {
             .with(|ps| ps.iter().find(|p| p.id == id).map(|p| p.name.clone()))
     }
 
-    /// Saves `profile` (adding or replacing it).
-    pub fn save_profile(self, profile: Profile) {
-        self.store.update_value(|s| s.upsert(profile));
+    /// Saves `profile` (adding or replacing it); false, with the reason in
+    /// the notice, if it cannot be kept.
+    pub fn save_profile(self, profile: Profile) -> bool {
+        let result = self
+            .store
+            .try_update_value(|s| s.upsert(profile))
+            .unwrap_or(Ok(()));
+        if let Err(err) = result {
+            self.notice
+                .set(Some(format!("The connection was not saved: {err}.")));
+            return false;
+        }
         self.persist();
+        true
     }
 
-    /// Forgets a profile, disconnecting it first.
+    /// A saved profile as it is now.
+    pub fn saved(self, id: &str) -> Option<Profile> {
+        self.store.with_value(|s| s.get(id).cloned())
+    }
+
+    /// Forgets a profile: disconnects it, and its devices leave the
+    /// dashboard.
     pub fn delete_profile(self, id: &str) {
         self.disconnect(id);
+        let connection = self.connection_of(id);
+        self.with_connections(|c| c.remove(connections::ConnectionId(connection.0)));
+        self.dashboards
+            .update_value(|d| _ = d.insert(connection, Dashboard::new(connection)));
+        self.tiles
+            .update_value(|t| t.retain(|key, _| key.connection != connection));
+        self.device_keys
+            .update(|keys| keys.retain(|key| key.connection != connection));
         self.store.update_value(|s| s.remove(id));
         self.statuses.update(|s| _ = s.remove(id));
         if self.focus.get_untracked().as_deref() == Some(id) {
@@ -182,7 +206,8 @@ impl AppState {
         );
         // A URL that cannot work is not worth keeping; the status says why.
         if connections::check_url(&profile.url, page_context()).is_ok() {
-            self.save_profile(profile);
+            // If it cannot be saved, the notice says so; it still connects.
+            let _ = self.save_profile(profile);
         }
         self.focus.set(Some(id.clone()));
         let connection = self.connection_of(&id);

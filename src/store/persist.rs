@@ -1,6 +1,6 @@
 //! Profiles in `localStorage`, never lost: a document that cannot be read
-//! (damaged, or from a newer version) is copied aside before anything is
-//! written over it, and the user is told where it is.
+//! (damaged, or from a newer version) is copied aside (once) before
+//! anything is written over it, and the user is told where it is.
 
 use connections::Store;
 
@@ -29,8 +29,16 @@ pub(crate) fn load() -> (Store, Option<String>) {
     match Store::from_json(&text) {
         Ok(store) => (store, None),
         Err(err) => {
-            let backup = format!("{KEY}.unreadable-{}", js_sys::Date::now() as u64);
-            let kept = storage.set_item(&backup, &text).is_ok();
+            // Once: a reload must not copy the same text again and again.
+            let backup = format!("{KEY}.unreadable");
+            let kept = match storage.get_item(&backup).ok().flatten() {
+                Some(existing) if existing == text => true,
+                Some(_) => {
+                    let backup = format!("{KEY}.unreadable-{}", js_sys::Date::now() as u64);
+                    storage.set_item(&backup, &text).is_ok()
+                }
+                None => storage.set_item(&backup, &text).is_ok(),
+            };
             let message = if kept {
                 format!(
                     "Saved connections could not be read ({err}). The original is kept in \

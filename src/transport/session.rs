@@ -25,6 +25,11 @@ struct Shared {
     /// Socket events not yet handed to the supervisor: an event that comes
     /// while it is busy waits here instead of being dropped.
     inbox: RefCell<VecDeque<(Link, SocketEvent)>>,
+    /// Supervisor events not yet handed to the owner, in order.
+    outbox: RefCell<VecDeque<Event>>,
+    /// The owner is being handed events further up the stack: a nested
+    /// call only queues, so events arrive in the order they happened.
+    dispatching: std::cell::Cell<bool>,
     /// The one timer, and the deadline it is armed for.
     timer: RefCell<Option<(u64, Timeout)>>,
     sink: Box<dyn Fn(Event)>,
@@ -72,6 +77,8 @@ impl Connections {
                 shared: weak.clone(),
             })),
             inbox: RefCell::new(VecDeque::new()),
+            outbox: RefCell::new(VecDeque::new()),
+            dispatching: std::cell::Cell::new(false),
             timer: RefCell::new(None),
             sink: Box::new(sink),
         });
@@ -82,6 +89,11 @@ impl Connections {
     /// refused at once, with the reason.
     pub fn connect(&self, id: ConnectionId, settings: Settings) -> Result<(), Diagnosis> {
         run(&self.0, |s, now| s.connect(id, settings, now))
+    }
+
+    /// Disconnects `id` and forgets it.
+    pub fn remove(&self, id: ConnectionId) {
+        run(&self.0, |s, now| s.remove(id, now));
     }
 
     /// Disconnects `id`, in whatever state it is.
@@ -124,12 +136,13 @@ fn deliver(shared: &Rc<Shared>, link: Link, event: SocketEvent) -> bool {
         .map_or(true, |s| s.wants_bytes(link))
 }
 
-/// Hands queued socket events to the supervisor, its events to the owner,
-/// and re-arms the one timer.
+/// Hands queued socket events to the supervisor, its events to the owner
+/// (in order, from the outermost call only), and re-arms the one timer.
 fn drive(shared: &Rc<Shared>) {
     loop {
-        let events: Vec<Event> = {
+        {
             let Ok(mut supervisor) = shared.supervisor.try_borrow_mut() else {
+                // Busy further up the stack: that call handles the inbox.
                 return;
             };
             loop {
@@ -145,12 +158,20 @@ fn drive(shared: &Rc<Shared>) {
                 }
             }
             arm_timer(shared, supervisor.poll_timeout());
-            std::iter::from_fn(|| supervisor.poll_event()).collect()
-        };
-        // The owner may call back in (a state query answered by a publish).
-        for event in events {
+            let mut outbox = shared.outbox.borrow_mut();
+            outbox.extend(std::iter::from_fn(|| supervisor.poll_event()));
+        }
+        if shared.dispatching.replace(true) {
+            return;
+        }
+        // The owner may call back in (a state query answered by a publish):
+        // what that produces queues behind what is being handed on.
+        loop {
+            let next = shared.outbox.borrow_mut().pop_front();
+            let Some(event) = next else { break };
             (shared.sink)(event);
         }
+        shared.dispatching.set(false);
         if shared.inbox.borrow().is_empty() {
             return;
         }

@@ -114,7 +114,9 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
         form_error.set(None);
         let p = profile_for_save();
         match p.validate() {
-            Ok(()) => state.save_profile(p),
+            Ok(()) => {
+                let _ = state.save_profile(p);
+            }
             Err(err) => form_error.set(Some(err.to_string())),
         }
     };

@@ -63,7 +63,7 @@ fn ProfileRow(profile: Profile) -> impl IntoView {
     };
     let share = RwSignal::new(None::<String>);
     let (i1, i2, i3, i4, i5) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
-    let edit_profile = profile.clone();
+
     let active_for_disconnect = active.clone();
     view! {
         <li class="profile" data-testid=format!("profile-{name}")>
@@ -83,7 +83,8 @@ fn ProfileRow(profile: Profile) -> impl IntoView {
                     on:click=move |_| {
                         state.focus.set(Some(i3.clone()));
                         state.conn.set(state.statuses.with_untracked(|s| s.get(&i3).cloned().unwrap_or(Status::Idle)));
-                        state.editing.set(Some(edit_profile.clone()));
+                        // As saved now, not as this row was first drawn.
+                        state.editing.set(state.saved(&i3));
                     }>"Edit"</button>
                 <button type="button" data-testid=format!("profile-share-{name}")
                     on:click=move |_| share.set(state.share_link(&i4))>"Share link"</button>
@@ -174,7 +175,7 @@ fn LinkOfferBanner() -> impl IntoView {
                             <button type="button" data-testid="link-add"
                                 on:click=move |_| {
                                     state.link_offer.set(None);
-                                    state.save_profile(profile.clone());
+                                    let _ = state.save_profile(profile.clone());
                                 }>"Add"</button>
                             <button type="button" data-testid="link-dismiss" on:click=dismiss>"Dismiss"</button>
                         </div>

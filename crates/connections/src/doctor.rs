@@ -11,6 +11,8 @@ use std::fmt;
 
 use mqtt_client::{Protocol, ReasonCode};
 
+use crate::supervisor::MAX_PROTOCOL_ERRORS;
+
 /// What the doctor knows about the page the app runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PageContext {
@@ -174,6 +176,17 @@ fn check(url: &str, page: PageContext) -> Result<(), String> {
     if parsed.host.is_empty() {
         return Err(format!("\"{url}\" has no host: e.g. ws://127.0.0.1:9001/"));
     }
+    if url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .is_some_and(|authority| authority.contains('@'))
+    {
+        // Browsers do not send them, and in the URL they would be stored,
+        // exported and shared with it.
+        return Err(
+            "Put the user name and password in their own fields, not in the URL (user@host)".into(),
+        );
+    }
     if page.secure && parsed.scheme == "ws" && !is_loopback(parsed.host) {
         return Err(format!(
             "This page was loaded over https, and browsers refuse unencrypted ws:// connections \
@@ -322,11 +335,14 @@ fn explain(cause: &Cause, url: &str, client_id: &str) -> String {
         Cause::KeepAliveTimeout => {
             "The broker stopped answering keep-alive pings: the connection is dead.".into()
         }
-        Cause::ProtocolError { what, in_a_row } if *in_a_row > 1 => format!(
+        Cause::ProtocolError { what, in_a_row } if *in_a_row >= MAX_PROTOCOL_ERRORS => format!(
             "The broker broke the MQTT protocol {in_a_row} times in a row ({what}). Not retried: \
              it does not look like a working MQTT broker, or this client and it disagree on the \
              MQTT version."
         ),
+        Cause::ProtocolError { what, in_a_row } if *in_a_row > 1 => {
+            format!("The broker broke the MQTT protocol again ({in_a_row} times in a row): {what}.")
+        }
         Cause::ProtocolError { what, .. } => {
             format!("The broker broke the MQTT protocol: {what}.")
         }
@@ -351,7 +367,6 @@ mod tests {
             "wss://broker.example:8884/mqtt",
             " ws://h/ws ",
             "ws://[::1]:9001/",
-            "ws://user:pw@host:1/",
         ] {
             assert_eq!(check_url(url, PAGE), Ok(()), "{url}");
         }
@@ -367,6 +382,7 @@ mod tests {
         assert!(bad("MQTTS://h:8883", PAGE).contains("cannot open mqtts://"));
         assert!(bad("ftp://h/", PAGE).contains("Unsupported scheme"));
         assert!(bad("ws:///x", PAGE).contains("has no host"));
+        assert!(bad("ws://ann:pw@h:1/", PAGE).contains("own fields"));
     }
 
     #[test]

@@ -283,8 +283,9 @@ impl Store {
         let mut store = Self::new();
         for profile in profiles {
             // Stored profiles are kept even if they no longer validate: the
-            // user can fix them; only duplicates of an id are merged.
-            store.upsert(profile);
+            // user can fix them; only duplicates of an id are merged. The
+            // document was within the limits, so this is too.
+            let _ = store.upsert(profile);
         }
         Ok(store)
     }
@@ -329,6 +330,7 @@ impl Store {
             return Err(ProfileError::Full);
         }
         let added = profiles.len();
+        let before = self.profiles.clone();
         for mut profile in profiles {
             if profile.id.is_empty() || self.get(&profile.id).is_some() {
                 profile.id = new_id();
@@ -337,6 +339,11 @@ impl Store {
             profile.password = None;
             profile.remember_password = false;
             self.profiles.push(profile);
+        }
+        let size = self.to_json().len();
+        if size > MAX_DOCUMENT {
+            self.profiles = before;
+            return Err(ProfileError::TooLarge(size));
         }
         Ok(added)
     }
@@ -357,12 +364,23 @@ impl Store {
         self.profiles.iter().find(|p| p.url.trim() == url)
     }
 
-    /// Adds a profile, or replaces the one with its id.
-    pub fn upsert(&mut self, profile: Profile) {
+    /// Adds a profile, or replaces the one with its id. Refuses what the
+    /// store could not read back: more than [`MAX_PROFILES`], or a document
+    /// larger than [`MAX_DOCUMENT`].
+    pub fn upsert(&mut self, profile: Profile) -> Result<(), ProfileError> {
+        let before = self.profiles.clone();
+        let len = self.profiles.len();
         match self.profiles.iter_mut().find(|p| p.id == profile.id) {
             Some(slot) => *slot = profile,
+            None if len >= MAX_PROFILES => return Err(ProfileError::Full),
             None => self.profiles.push(profile),
         }
+        let size = self.to_json().len();
+        if size > MAX_DOCUMENT {
+            self.profiles = before;
+            return Err(ProfileError::TooLarge(size));
+        }
+        Ok(())
     }
 
     /// Removes a profile.
@@ -504,11 +522,11 @@ mod tests {
     #[test]
     fn a_password_is_stored_only_when_remembered() {
         let mut store = Store::new();
-        store.upsert(profile("a"));
+        store.upsert(profile("a")).unwrap();
         assert!(!store.to_json().contains("secret"));
         let mut remembered = profile("b");
         remembered.remember_password = true;
-        store.upsert(remembered);
+        store.upsert(remembered).unwrap();
         let json = store.to_json();
         assert_eq!(json.matches("secret").count(), 1, "{json}");
         let back = Store::from_json(&json).unwrap();
@@ -524,7 +542,7 @@ mod tests {
         let mut store = Store::new();
         let mut p = profile("a");
         p.remember_password = true;
-        store.upsert(p.clone());
+        store.upsert(p.clone()).unwrap();
         assert!(!store.export().contains("secret"));
         let fragment = share_fragment(&p);
         let back = from_share_fragment(&format!("#{fragment}")).unwrap();
@@ -575,7 +593,7 @@ mod tests {
     #[test]
     fn import_adds_with_fresh_ids_and_unique_names() {
         let mut store = Store::new();
-        store.upsert(profile("home"));
+        store.upsert(profile("home")).unwrap();
         let exported = store.export();
         let mut n = 0;
         let mut new_id = || {
@@ -637,6 +655,27 @@ mod tests {
             (will.topic.as_str(), will.qos, will.retain),
             ("panel/status", QoS::AtLeastOnce, true)
         );
+    }
+
+    /// Review finding: saving past the limits made the whole store
+    /// unreadable on the next load.
+    #[test]
+    fn the_store_never_grows_past_what_it_can_read_back() {
+        let mut store = Store::new();
+        for i in 0..MAX_PROFILES {
+            store.upsert(profile(&format!("p{i}"))).unwrap();
+        }
+        assert_eq!(store.upsert(profile("one-more")), Err(ProfileError::Full));
+        assert!(Store::from_json(&store.to_json()).is_ok());
+        let mut big = profile("p0");
+        big.subscriptions = vec!["x".repeat(MAX_DOCUMENT)];
+        assert!(matches!(store.upsert(big), Err(ProfileError::TooLarge(_))));
+        assert_eq!(
+            store.get("id-p0").unwrap().subscriptions.len(),
+            0,
+            "left as it was"
+        );
+        assert!(Store::from_json(&store.to_json()).is_ok());
     }
 
     #[test]

@@ -21,8 +21,13 @@ pub const HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 pub const MAX_PROTOCOL_ERRORS: u32 = 3;
 
 /// An accepted connection lost within this time counts as "dropped right
-/// after it started"; twice in a row suggests a client-id takeover.
+/// after it started"; [`TAKEOVER_LOSSES`] in a row suggest a client-id
+/// takeover.
 const TAKEOVER_WINDOW_MS: u64 = 5_000;
+
+/// Accepted connections dropped at once, in a row, that make a takeover
+/// the diagnosis.
+const TAKEOVER_LOSSES: u32 = 3;
 
 /// A connection up this long has proven the broker works: earlier protocol
 /// errors are forgiven.
@@ -346,6 +351,9 @@ impl<T: Transport> Supervisor<T> {
     /// Retries a reconnecting connection now instead of waiting.
     pub fn retry_now(&mut self, id: ConnectionId, now: u64) {
         if let Some((mut cx, conn)) = self.cx(id) {
+            // The user asked: try even if the browser believes it is offline
+            // (`navigator.onLine` is sometimes wrong).
+            cx.online = true;
             if !matches!(conn.status, Status::Reconnecting { .. }) {
                 return;
             }
@@ -794,6 +802,10 @@ impl Connection {
     /// An attempt or a connection ended: fall back, retry or give up.
     fn after_failure<T: Transport>(&mut self, cx: &mut Cx<'_, T>, now: u64, cause: Cause) {
         let up_for = self.connected_at.take().map(|at| now.saturating_sub(at));
+        if up_for.is_some_and(|d| d >= STABLE_MS) {
+            // A connection that stayed up proved the broker works.
+            self.protocol_errors = 0;
+        }
         let cause = match cause {
             Cause::ProtocolError { what, .. } => {
                 self.protocol_errors += 1;
@@ -802,12 +814,7 @@ impl Connection {
                     in_a_row: self.protocol_errors,
                 }
             }
-            other => {
-                if up_for.is_some_and(|d| d >= STABLE_MS) {
-                    self.protocol_errors = 0;
-                }
-                other
-            }
+            other => other,
         };
         let dropped_at_once =
             matches!(cause, Cause::Lost { .. }) && up_for.is_some_and(|d| d < TAKEOVER_WINDOW_MS);
@@ -816,7 +823,7 @@ impl Connection {
         } else if up_for.is_some() {
             self.quick_losses = 0;
         }
-        let cause = if dropped_at_once && self.quick_losses >= 2 {
+        let cause = if dropped_at_once && self.quick_losses >= TAKEOVER_LOSSES {
             Cause::TakenOver
         } else {
             cause
@@ -838,6 +845,8 @@ impl Connection {
         {
             self.protocol = Protocol::V311;
             self.client = engine(&self.settings.options, Protocol::V311);
+            // The MQTT 5 attempt's error says nothing about 3.1.1.
+            self.protocol_errors = 0;
             self.subscribe_sent = false;
             self.notice = Some(
                 "This broker speaks MQTT 3.1.1 only (it turned down MQTT 5); using 3.1.1.".into(),
@@ -846,8 +855,24 @@ impl Connection {
             return;
         }
 
+        // A broker that worked and now says "busy" or "unavailable" (it is
+        // restarting, or shedding load) is retried on the backoff.
+        if let Cause::Refused { reason, .. } = &cause {
+            let temporary = matches!(
+                *reason,
+                ReasonCode::SERVER_UNAVAILABLE
+                    | ReasonCode::SERVER_BUSY
+                    | ReasonCode::SERVER_SHUTTING_DOWN
+                    | ReasonCode::QUOTA_EXCEEDED
+                    | ReasonCode::CONNECTION_RATE_EXCEEDED
+            );
+            if temporary && self.ever_connected {
+                self.client.resume_reconnecting(now);
+            }
+        }
         let final_cause = match &cause {
-            Cause::Refused { .. } | Cause::TakenOver | Cause::BadUrl(_) => true,
+            Cause::Refused { .. } => self.client.reconnect_at().is_none(),
+            Cause::TakenOver | Cause::BadUrl(_) => true,
             Cause::ServerDisconnected { reason, .. } => *reason == ReasonCode::SESSION_TAKEN_OVER,
             Cause::ProtocolError { in_a_row, .. } => *in_a_row >= MAX_PROTOCOL_ERRORS,
             _ => false,

@@ -476,13 +476,20 @@ fn a_client_id_taken_over_again_and_again_is_named() {
     // A stable session lost once: an ordinary loss, retried.
     bed.sup.handle_closed(link, bed.now, 1006, "");
     assert!(matches!(bed.cause(A), Cause::Lost { .. }));
-    for _ in 0..2 {
+    for round in 1..=3 {
         bed.advance();
         link = bed.opened_link();
         bed.accept(link, false);
         bed.sent();
         bed.now += 300;
         bed.sup.handle_closed(link, bed.now, 1006, "");
+        if round < 3 {
+            // Two quick losses could be a flapping network: still retried.
+            assert!(
+                matches!(bed.status(A), Status::Reconnecting { .. }),
+                "round {round}"
+            );
+        }
     }
     let Status::Failed(d) = bed.status(A) else {
         panic!("{:?}", bed.status(A))
@@ -686,4 +693,83 @@ fn a_socket_the_browser_refuses_on_the_spot_is_explained() {
         Cause::BrowserRefused("SecurityError: insecure".into())
     );
     assert!(failed(&bed.status(A)));
+}
+
+/// Review finding: a broker restarting answers "server unavailable" for a
+/// moment; that must not stop reconnecting for good.
+#[test]
+fn a_temporary_refusal_after_a_working_connection_is_retried() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    bed.now += 60_000;
+    bed.sup.handle_closed(link, bed.now, 1006, "");
+    bed.advance();
+    let link = bed.opened_link();
+    bed.sup.handle_opened(link, bed.now);
+    bed.sent();
+    bed.answer(link, ConnAck::new(false, ReasonCode::SERVER_UNAVAILABLE));
+    assert!(
+        matches!(
+            bed.status(A),
+            Status::Reconnecting {
+                retry_at: Some(_),
+                ..
+            }
+        ),
+        "{:?}",
+        bed.status(A)
+    );
+    bed.advance();
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    assert!(matches!(bed.status(A), Status::Connected { .. }));
+}
+
+#[test]
+fn a_suback_with_too_few_results_is_a_protocol_error_not_a_grant() {
+    let mut bed = Bed::new();
+    bed.connect(A, settings(VersionChoice::V311));
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    bed.grant(link, &[ReasonCode::GRANTED_QOS_0]);
+    assert!(
+        matches!(bed.cause(A), Cause::ProtocolError { .. }),
+        "{:?}",
+        bed.status(A)
+    );
+}
+
+#[test]
+fn protocol_errors_are_forgiven_after_a_stable_connection() {
+    let mut bed = Bed::new();
+    let mut link = bed.ready(A);
+    for _ in 0..5 {
+        // Up for a minute each time, then one bad packet.
+        bed.now += 60_000;
+        bed.sup
+            .handle_bytes(link, bed.now, &[0x36, 0x03, 0x00, 0x01, b'a']);
+        let Cause::ProtocolError { in_a_row, .. } = bed.cause(A) else {
+            panic!()
+        };
+        assert_eq!(in_a_row, 1);
+        bed.advance();
+        link = bed.opened_link();
+        bed.accept(link, false);
+        bed.sent();
+    }
+}
+
+#[test]
+fn retry_now_works_while_the_browser_says_offline() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    bed.now += 60_000;
+    bed.sup.handle_closed(link, bed.now, 1006, "");
+    bed.sup.set_online(false, bed.now);
+    bed.calls();
+    bed.sup.retry_now(A, bed.now);
+    assert!(
+        matches!(&bed.calls()[..], [Call::Open(..)]),
+        "one click opens"
+    );
 }

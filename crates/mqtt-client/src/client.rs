@@ -491,6 +491,18 @@ impl Client {
         }
     }
 
+    /// Schedules the next reconnect on the backoff even though the engine
+    /// stopped (after a refused CONNECT): for refusals the caller knows to
+    /// be temporary, such as "server unavailable" during a broker restart.
+    /// Does nothing while connected or when reconnecting is off.
+    pub fn resume_reconnecting(&mut self, now: u64) {
+        if self.state != SessionState::Disconnected || self.reconnect_at.is_some() {
+            return;
+        }
+        self.stopped = false;
+        self.schedule_reconnect(now);
+    }
+
     /// Feeds bytes received from the transport.
     pub fn handle_bytes(&mut self, now: u64, bytes: &[u8]) {
         if self.state == SessionState::Disconnected {
@@ -606,7 +618,7 @@ impl Client {
             Packet::PubRec(rec) => self.handle_pubrec(now, rec),
             Packet::PubRel(rel) => self.handle_pubrel(now, rel),
             Packet::PubComp(comp) => self.handle_pubcomp(now, comp),
-            Packet::SubAck(ack) => self.handle_suback(ack),
+            Packet::SubAck(ack) => self.handle_suback(now, ack),
             Packet::UnsubAck(ack) => self.handle_unsuback(ack),
             Packet::PingResp => self.ping_sent = None,
             Packet::Disconnect(d) => {
@@ -865,10 +877,17 @@ impl Client {
         });
     }
 
-    fn handle_suback(&mut self, ack: SubAck) {
+    fn handle_suback(&mut self, now: u64, ack: SubAck) {
         let Some(Pending::Subscribe(filters)) = self.inflight.get(ack.packet_id).cloned() else {
             return;
         };
+        // "The SUBACK packet sent by the Server to the Client MUST contain a
+        // return code for each Topic Filter/Subscription pair"
+        // [MQTT-3.8.4-5]; one missing would leave a filter neither granted
+        // nor refused.
+        if ack.reason_codes.len() != filters.len() {
+            return self.violation(now, "a SUBACK with a result count unlike the SUBSCRIBE's");
+        }
         self.inflight.remove(ack.packet_id);
         self.subscribing -= 1;
         let names = filters.iter().map(|f| f.filter.clone()).collect();
