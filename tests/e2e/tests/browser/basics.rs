@@ -146,6 +146,11 @@ async fn query_parameters_prefill_the_form_and_connect() {
         wait_for_state(browser, "state-strip-2", "OFF").await?;
         browser.click("toggle-kitchen-1").await?;
         wait_for_state(browser, "state-kitchen-1", "ON").await?;
+        // The README's screenshot: from the top of the page.
+        browser
+            .client
+            .execute("window.scrollTo(0, 0)", vec![])
+            .await?;
         browser.save_artifacts().await;
         Ok(())
     })
