@@ -241,6 +241,9 @@ struct Connection {
     /// The current link finished its handshake.
     opened: bool,
     handshake_deadline: Option<u64>,
+    /// A SUBSCRIBE must be answered by then, or the connection is given
+    /// up (publishing waits for it, so it must not wait forever).
+    suback_deadline: Option<u64>,
     ever_connected: bool,
     attempts: u32,
     protocol_errors: u32,
@@ -513,6 +516,17 @@ impl<T: Transport> Supervisor<T> {
                     },
                 );
             }
+            if conn.suback_deadline.is_some_and(|d| now >= d) {
+                let waited = conn.settings.options.response_timeout_ms / 1000;
+                conn.link_failed(
+                    &mut cx,
+                    now,
+                    Cause::ProtocolError {
+                        what: format!("no answer to SUBSCRIBE within {waited} s"),
+                        in_a_row: 0,
+                    },
+                );
+            }
             conn.client.handle_timeout(now);
             conn.pump(&mut cx, now);
         }
@@ -527,7 +541,13 @@ impl<T: Transport> Supervisor<T> {
     pub fn poll_timeout(&self) -> Option<u64> {
         self.connections
             .values()
-            .flat_map(|c| [c.client.poll_timeout(), c.handshake_deadline])
+            .flat_map(|c| {
+                [
+                    c.client.poll_timeout(),
+                    c.handshake_deadline,
+                    c.suback_deadline,
+                ]
+            })
             .flatten()
             .min()
     }
@@ -558,6 +578,7 @@ impl Connection {
             link: None,
             opened: false,
             handshake_deadline: None,
+            suback_deadline: None,
             ever_connected: false,
             attempts: 0,
             protocol_errors: 0,
@@ -616,6 +637,7 @@ impl Connection {
 
     fn drop_link<T: Transport>(&mut self, cx: &mut Cx<'_, T>) {
         self.handshake_deadline = None;
+        self.suback_deadline = None;
         if let Some(link) = self.link.take() {
             cx.transport.close(link);
         }
@@ -677,7 +699,7 @@ impl Connection {
                 }),
                 EngineEvent::Subscribed {
                     filters, results, ..
-                } => self.on_subscribed(cx, filters, results),
+                } => self.on_subscribed(cx, now, filters, results),
                 EngineEvent::Disconnected(error) => {
                     // Last words (a DISCONNECT with a reason) go out first.
                     if self.client.poll_transmit(&mut out) {
@@ -762,12 +784,13 @@ impl Connection {
                     .collect();
             }
         }
-        self.show_connected(cx);
+        self.show_connected(cx, now);
     }
 
     fn on_subscribed<T>(
         &mut self,
         cx: &mut Cx<'_, T>,
+        now: u64,
         filters: Vec<String>,
         results: Vec<ReasonCode>,
     ) {
@@ -777,10 +800,15 @@ impl Connection {
                 self.refused.push((filter, code));
             }
         }
-        self.show_connected(cx);
+        self.show_connected(cx, now);
     }
 
-    fn show_connected<T>(&mut self, cx: &mut Cx<'_, T>) {
+    fn show_connected<T>(&mut self, cx: &mut Cx<'_, T>, now: u64) {
+        if !self.client.subscribing() {
+            self.suback_deadline = None;
+        } else if self.suback_deadline.is_none() {
+            self.suback_deadline = Some(now + self.settings.options.response_timeout_ms);
+        }
         let subscriptions = if self.client.subscribing() {
             Subscriptions::Pending
         } else if !self.refused.is_empty() {

@@ -773,3 +773,25 @@ fn retry_now_works_while_the_browser_says_offline() {
         "one click opens"
     );
 }
+
+/// Review finding: a SUBSCRIBE the broker never answers left publishing
+/// refused forever.
+#[test]
+fn a_subscribe_never_answered_gives_the_connection_up_and_retries() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    bed.now += 60_000;
+    bed.sup.handle_closed(link, bed.now, 1006, "");
+    bed.advance();
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    // The renewal goes out and nothing answers it.
+    assert!(matches!(&bed.sent()[..], [Packet::Subscribe(_)]));
+    let at = bed.now;
+    assert_eq!(bed.advance(), at + 10_000);
+    let Cause::ProtocolError { what, .. } = bed.cause(A) else {
+        panic!("{:?}", bed.status(A))
+    };
+    assert!(what.contains("SUBSCRIBE"), "{what}");
+    assert!(matches!(bed.status(A), Status::Reconnecting { .. }));
+}
