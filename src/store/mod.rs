@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use connections::{Event, Profile, Status, Store};
-use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
+use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest, TimedPublish};
 use leptos::prelude::*;
 use mqtt_client::Publish;
 
@@ -73,7 +73,8 @@ pub struct AppState {
     /// Profile id ↔ connection id, in the order first connected.
     ids: StoredValue<Vec<(String, ConnectionId)>>,
     tiles: StoredValue<HashMap<DeviceKey, ArcRwSignal<Device>>>,
-    dashboards: StoredValue<HashMap<ConnectionId, Dashboard>>,
+    /// Adapters are single-threaded state: kept local.
+    dashboards: StoredValue<HashMap<ConnectionId, Dashboard>, LocalStorage>,
     connections: StoredValue<Option<Connections>, LocalStorage>,
     pending_timer: StoredValue<Option<TimeoutHandle>>,
 }
@@ -93,7 +94,7 @@ impl AppState {
             store: StoredValue::new(store),
             ids: StoredValue::new(Vec::new()),
             tiles: StoredValue::new(HashMap::new()),
-            dashboards: StoredValue::new(HashMap::new()),
+            dashboards: StoredValue::new_local(HashMap::new()),
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new(None),
         };
@@ -199,8 +200,13 @@ impl AppState {
     /// Saves `profile` and connects it (replacing its earlier connection).
     pub fn connect_profile(self, profile: Profile) {
         let id = profile.id.clone();
+        let connection = self.connection_of(&id);
+        let filters = self
+            .dashboards
+            .with_value(|d| d.get(&connection).map(Dashboard::subscriptions))
+            .unwrap_or_default();
         let settings = profile.settings(
-            Dashboard::subscriptions(),
+            &filters,
             page_context(),
             (js_sys::Math::random() * 2f64.powi(53)) as u64,
         );
@@ -210,7 +216,6 @@ impl AppState {
             let _ = self.save_profile(profile);
         }
         self.focus.set(Some(id.clone()));
-        let connection = self.connection_of(&id);
         let supervised = connections::ConnectionId(connection.0);
         let result = self.with_connections(|c| c.connect(supervised, settings));
         if let Some(Err(diagnosis)) = result {
@@ -314,7 +319,7 @@ impl AppState {
         let Some(Some(requests)) = requests else {
             return;
         };
-        if let Err(message) = self.send(key.connection, requests) {
+        if let Err(message) = self.send_steps(key.connection, requests) {
             // Not sent (e.g. while reconnecting): say so on the tile now
             // rather than wait for the confirmation timeout.
             let message = format!("not sent: {message}");
@@ -340,12 +345,18 @@ impl AppState {
                 let update = self
                     .dashboards
                     .try_update_value(|all| {
-                        all.get_mut(&connection)
-                            .map(|d| d.handle_message(&publish.topic, &publish.payload))
+                        all.get_mut(&connection).map(|d| {
+                            d.handle_message(
+                                &publish.topic,
+                                &publish.payload,
+                                publish.retain,
+                                now_ms(),
+                            )
+                        })
                     })
                     .flatten()
                     .unwrap_or_default();
-                if let Some(key) = &update.changed {
+                for key in &update.changed {
                     self.refresh(key);
                 }
                 // A state query for a new device: if it cannot go out now,
@@ -354,6 +365,23 @@ impl AppState {
             }
             _ => {}
         }
+    }
+
+    /// Publishes an action's steps: the first ones at once (an error says
+    /// why it could not start), the later ones when their time comes.
+    fn send_steps(self, connection: ConnectionId, steps: Vec<TimedPublish>) -> Result<(), String> {
+        let (now, later): (Vec<_>, Vec<_>) = steps.into_iter().partition(|s| s.after_ms == 0);
+        self.send(connection, now.into_iter().map(|s| s.request).collect())?;
+        for step in later {
+            set_timeout(
+                move || {
+                    // Too late to tell the tile; the device's own report will.
+                    let _ = self.send(connection, vec![step.request]);
+                },
+                Duration::from_millis(step.after_ms),
+            );
+        }
+        Ok(())
     }
 
     /// Publishes the requests in order; stops at the first that fails.
@@ -410,16 +438,19 @@ impl AppState {
         let timer = set_timeout_with_handle(
             move || {
                 let now = now_ms();
-                let changed = self
+                let updates = self
                     .dashboards
                     .try_update_value(|all| {
-                        all.values_mut()
-                            .flat_map(|d| d.handle_timeout(now))
+                        all.iter_mut()
+                            .map(|(c, d)| (*c, d.handle_timeout(now)))
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default();
-                for key in &changed {
-                    self.refresh(key);
+                for (connection, update) in updates {
+                    for key in &update.changed {
+                        self.refresh(key);
+                    }
+                    let _ = self.send(connection, update.publish);
                 }
                 self.arm_pending_timer();
             },

@@ -184,7 +184,7 @@ impl Profile {
     /// device topics `device_filters` subscribed besides its own.
     pub fn settings(
         &self,
-        device_filters: &[&str],
+        device_filters: &[String],
         page: PageContext,
         jitter_seed: u64,
     ) -> Settings {
@@ -216,7 +216,7 @@ impl Profile {
         });
         let mut subscriptions: Vec<SubscribeFilter> = device_filters
             .iter()
-            .map(|f| SubscribeFilter::new(*f, QoS::AtMostOnce))
+            .map(|f| SubscribeFilter::new(f.clone(), QoS::AtMostOnce))
             .collect();
         for extra in &self.subscriptions {
             if !subscriptions.iter().any(|s| s.filter == *extra) {
@@ -643,7 +643,8 @@ mod tests {
             qos: 1,
             retain: true,
         });
-        let s = p.settings(&["tele/+/LWT", "stat/+/+"], PageContext::default(), 5);
+        let devices = ["tele/+/LWT".to_owned(), "stat/+/+".to_owned()];
+        let s = p.settings(&devices, PageContext::default(), 5);
         assert_eq!(s.version, VersionChoice::V311);
         assert!(!s.options.clean_start);
         assert_eq!(s.options.session_expiry_secs, Some(3600));

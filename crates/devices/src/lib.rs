@@ -1,23 +1,32 @@
-//! Device conventions → tiles; tile actions → publish requests.
+//! Device conventions → tiles; tile actions → timed publish requests.
 //!
 //! Pure Rust: topics and payloads go in, a model of devices comes out, and a
-//! user's action on a tile becomes plain [`PublishRequest`]s that the app
-//! hands to its MQTT client. No sockets, no clock (time is passed in as
-//! milliseconds), no UI. The key trade-off: a toggle never shows the state
-//! it *asked* for; it shows *pending* until the device itself reports the new
-//! state, and an error if it does not within [`PENDING_TIMEOUT_MS`].
+//! user's action on a tile becomes a sequence of [`TimedPublish`]es that
+//! the app hands to its MQTT client. No sockets, no clock (time is passed
+//! in as milliseconds), no UI. The key trade-off: a toggle never shows the
+//! state it *asked* for; it shows *pending* until the device itself reports
+//! the new state, and an error if it does not within [`PENDING_TIMEOUT_MS`].
 //!
-//! Today one adapter exists: Tasmota (`tele/<t>/LWT`, `stat/<t>/POWER<n>`,
-//! `stat/<t>/RESULT`, commands on `cmnd/<t>/POWER<n>`).
+//! Shape: the model ([`Device`], [`Outlet`], [`Readings`], …), the
+//! [`Adapter`] seam one file per ecosystem implements (in `adapters/`, listed
+//! once in `adapters::all`), a [`Router`] that dispatches by topic filter,
+//! and the [`Dashboard`] of one connection that applies what adapters
+//! report. Today one adapter exists: Tasmota.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod adapter;
+mod adapters;
 mod dashboard;
-mod tasmota;
+mod model;
+mod router;
 
 pub use mqtt_codec::QoS;
 
-pub use crate::dashboard::{
-    ConnectionId, Dashboard, Device, DeviceKey, Family, Outlet, Pending, Power, PublishRequest,
-    Update, PENDING_TIMEOUT_MS,
+pub use crate::adapter::{Adapter, Change, Output};
+pub use crate::dashboard::{Dashboard, Update};
+pub use crate::model::{
+    Action, ConnectionId, Device, DeviceKey, Family, Outlet, Pending, Power, PublishRequest,
+    Readings, TimedPublish, PENDING_TIMEOUT_MS,
 };
+pub use crate::router::Router;

@@ -19,8 +19,8 @@ fn dashboard() -> Dashboard {
 #[test]
 fn lwt_discovers_a_device_and_queries_its_state() {
     let mut d = dashboard();
-    let update = d.handle_message("tele/plug1/LWT", b"Online");
-    assert_eq!(update.changed, Some(key("plug1")));
+    let update = d.handle_message("tele/plug1/LWT", b"Online", false, 0);
+    assert_eq!(update.changed, [key("plug1")]);
     assert_eq!(
         update.publish,
         [PublishRequest {
@@ -32,7 +32,7 @@ fn lwt_discovers_a_device_and_queries_its_state() {
     assert_eq!(d.device(&key("plug1")).unwrap().online, Some(true));
     // Seen before: no second query.
     assert!(d
-        .handle_message("tele/plug1/LWT", b"Offline")
+        .handle_message("tele/plug1/LWT", b"Offline", false, 0)
         .publish
         .is_empty());
     assert_eq!(d.device(&key("plug1")).unwrap().online, Some(false));
@@ -41,12 +41,19 @@ fn lwt_discovers_a_device_and_queries_its_state() {
 #[test]
 fn power_and_result_set_confirmed_state() {
     let mut d = dashboard();
-    d.handle_message("stat/plug1/POWER", b"ON");
-    d.handle_message("stat/plug1/RESULT", br#"{"POWER2":"OFF","Other":1}"#);
-    d.handle_message("stat/plug1/POWER3", b"on");
+    d.handle_message("stat/plug1/POWER", b"ON", false, 0);
+    d.handle_message(
+        "stat/plug1/RESULT",
+        br#"{"POWER2":"OFF","Other":1}"#,
+        false,
+        0,
+    );
+    d.handle_message("stat/plug1/POWER3", b"on", false, 0);
     d.handle_message(
         "tele/plug1/STATE",
         br#"{"Time":"2026-11-25T01:00:00","POWER4":"ON","Wifi":{"RSSI":80}}"#,
+        false,
+        0,
     );
     let device = d.device(&key("plug1")).unwrap();
     let states: Vec<_> = device
@@ -80,7 +87,12 @@ fn unrelated_or_malformed_messages_are_ignored() {
         ("other/plug1/POWER", b"ON"),
         ("stat/plug1/POWER", &[0xff, 0xfe]),
     ] {
-        assert_eq!(d.handle_message(topic, payload).changed, None, "{topic}");
+        assert!(
+            d.handle_message(topic, payload, false, 0)
+                .changed
+                .is_empty(),
+            "{topic}"
+        );
     }
     assert_eq!(d.devices().count(), 0);
 }
@@ -88,15 +100,15 @@ fn unrelated_or_malformed_messages_are_ignored() {
 #[test]
 fn toggle_is_pending_until_the_device_confirms() {
     let mut d = dashboard();
-    d.handle_message("stat/plug1/POWER", b"OFF");
+    d.handle_message("stat/plug1/POWER", b"OFF", false, 0);
     let publish = d.request(&key("plug1"), 1, Power::On, 1_000).unwrap();
-    assert_eq!(publish[0].topic, "cmnd/plug1/POWER");
-    assert_eq!(publish[0].payload, b"ON");
+    assert_eq!(publish[0].request.topic, "cmnd/plug1/POWER");
+    assert_eq!(publish[0].request.payload, b"ON");
     let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap().clone();
     assert_eq!(outlet.confirmed, Some(Power::Off));
     assert!(outlet.pending.is_some());
     // A late report of the old state does not settle it.
-    d.handle_message("stat/plug1/POWER", b"OFF");
+    d.handle_message("stat/plug1/POWER", b"OFF", false, 0);
     assert!(d
         .device(&key("plug1"))
         .unwrap()
@@ -104,7 +116,7 @@ fn toggle_is_pending_until_the_device_confirms() {
         .unwrap()
         .pending
         .is_some());
-    d.handle_message("stat/plug1/RESULT", br#"{"POWER":"ON"}"#);
+    d.handle_message("stat/plug1/RESULT", br#"{"POWER":"ON"}"#, false, 0);
     let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
     assert_eq!((outlet.confirmed, outlet.pending), (Some(Power::On), None));
     assert_eq!(d.poll_timeout(), None);
@@ -113,20 +125,26 @@ fn toggle_is_pending_until_the_device_confirms() {
 #[test]
 fn relay_two_uses_its_own_command_topic() {
     let mut d = dashboard();
-    d.handle_message("stat/strip/POWER2", b"ON");
+    d.handle_message("stat/strip/POWER2", b"ON", false, 0);
     let publish = d.request(&key("strip"), 2, Power::Off, 0).unwrap();
-    assert_eq!(publish[0].topic, "cmnd/strip/POWER2");
-    assert_eq!(publish[0].payload, b"OFF");
+    assert_eq!(publish[0].request.topic, "cmnd/strip/POWER2");
+    assert_eq!(publish[0].request.payload, b"OFF");
 }
 
 #[test]
 fn unconfirmed_toggle_times_out_with_an_error() {
     let mut d = dashboard();
-    d.handle_message("tele/plug1/LWT", b"Online");
+    d.handle_message("tele/plug1/LWT", b"Online", false, 0);
     d.request(&key("plug1"), 1, Power::On, 1_000).unwrap();
     assert_eq!(d.poll_timeout(), Some(1_000 + PENDING_TIMEOUT_MS));
-    assert!(d.handle_timeout(1_000 + PENDING_TIMEOUT_MS - 1).is_empty());
-    assert_eq!(d.handle_timeout(1_000 + PENDING_TIMEOUT_MS), [key("plug1")]);
+    assert!(d
+        .handle_timeout(1_000 + PENDING_TIMEOUT_MS - 1)
+        .changed
+        .is_empty());
+    assert_eq!(
+        d.handle_timeout(1_000 + PENDING_TIMEOUT_MS).changed,
+        [key("plug1")]
+    );
     let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap();
     assert!(outlet.pending.is_none());
     assert!(outlet.error.as_deref().unwrap().contains("no confirmation"));
@@ -142,7 +160,7 @@ fn request_for_unknown_device_is_none() {
 #[test]
 fn a_request_that_could_not_be_sent_shows_why() {
     let mut d = dashboard();
-    d.handle_message("stat/plug1/POWER", b"OFF");
+    d.handle_message("stat/plug1/POWER", b"OFF", false, 0);
     d.request(&key("plug1"), 1, Power::On, 0).unwrap();
     d.fail_request(
         &key("plug1"),

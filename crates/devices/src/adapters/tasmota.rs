@@ -8,13 +8,69 @@
 //!   with an empty payload asks for the state of every relay (answered on
 //!   `stat/<t>/RESULT`); an empty `POWER` would report relay 1 only.
 
-use crate::dashboard::{Device, Power, PublishRequest};
+use std::collections::BTreeSet;
 
-pub(crate) const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "stat/+/+"];
+use crate::adapter::{Adapter, Change, Output};
+use crate::model::{Action, Family, Power, PublishRequest, TimedPublish};
+
+const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "stat/+/+"];
+
+/// The Tasmota adapter. It remembers which devices it has seen, to ask a
+/// new one for its state once.
+#[derive(Debug, Default)]
+pub(crate) struct Tasmota {
+    known: BTreeSet<String>,
+}
+
+impl Adapter for Tasmota {
+    fn family(&self) -> Family {
+        Family::Tasmota
+    }
+
+    fn subscriptions(&self) -> Vec<String> {
+        SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
+        let Some(message) = parse(topic, payload) else {
+            return Output::default();
+        };
+        let id = message.device.to_owned();
+        let mut out = Output::default();
+        if self.known.insert(id.clone()) {
+            // A new device: ask it for its state so the tile is not blank.
+            out.publish.push(query(&id));
+        }
+        out.changes.push(Change::Seen { id: id.clone() });
+        match message.kind {
+            Kind::Online(online) => out.changes.push(Change::Online { id, online }),
+            Kind::Power(states) => {
+                for (index, power) in states {
+                    out.changes.push(Change::Outlet {
+                        id: id.clone(),
+                        index,
+                        power,
+                    });
+                }
+                // A device that reports state is evidently online.
+                out.changes.push(Change::Online { id, online: true });
+            }
+        }
+        out
+    }
+
+    fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {
+        let want = match action {
+            Action::On => Power::On,
+            Action::Off => Power::Off,
+        };
+        vec![TimedPublish::now(command(id, index, want))]
+    }
+}
 
 /// A Tasmota message this adapter understands.
-pub(crate) struct Message<'a> {
-    pub(crate) device: &'a str,
+struct Message<'a> {
+    device: &'a str,
     kind: Kind,
 }
 
@@ -24,7 +80,7 @@ enum Kind {
     Power(Vec<(u8, Power)>),
 }
 
-pub(crate) fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
+fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
     let mut levels = topic.split('/');
     let (prefix, device, leaf) = (levels.next()?, levels.next()?, levels.next()?);
     if levels.next().is_some() || device.is_empty() {
@@ -55,21 +111,6 @@ pub(crate) fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
     Some(Message { device, kind })
 }
 
-impl Message<'_> {
-    pub(crate) fn apply(&self, device: &mut Device) {
-        match &self.kind {
-            Kind::Online(online) => device.online = Some(*online),
-            Kind::Power(states) => {
-                for &(index, power) in states {
-                    device.outlet_mut(index).report(power);
-                }
-                // A device that reports state is evidently online.
-                device.online = Some(true);
-            }
-        }
-    }
-}
-
 /// `POWER` is relay 1; `POWER<n>` is relay n (1..=32 on Tasmota).
 fn power_index(key: &str) -> Option<u8> {
     match key.strip_prefix("POWER")? {
@@ -96,7 +137,7 @@ fn power_topic(device: &str, index: u8) -> String {
     }
 }
 
-pub(crate) fn command(device: &str, index: u8, want: Power) -> PublishRequest {
+fn command(device: &str, index: u8, want: Power) -> PublishRequest {
     let payload = match want {
         Power::On => "ON",
         Power::Off => "OFF",
@@ -105,6 +146,6 @@ pub(crate) fn command(device: &str, index: u8, want: Power) -> PublishRequest {
 }
 
 /// An empty `STATE` command: the device answers with every relay's state.
-pub(crate) fn query(device: &str) -> PublishRequest {
+fn query(device: &str) -> PublishRequest {
     PublishRequest::new(format!("cmnd/{device}/STATE"), Vec::new())
 }

@@ -1,0 +1,88 @@
+//! The seam every device ecosystem plugs into.
+
+use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
+
+/// What an adapter learned from a message, about one device (named by its
+/// id within the adapter's family).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The device exists: it gets a tile.
+    Seen {
+        /// Its id.
+        id: String,
+    },
+    /// Its availability (last will, birth message, `online` topic).
+    Online {
+        /// Its id.
+        id: String,
+        /// Online or not.
+        online: bool,
+    },
+    /// An outlet's state as the device reports it.
+    Outlet {
+        /// Its id.
+        id: String,
+        /// 1-based outlet number.
+        index: u8,
+        /// The reported state.
+        power: Power,
+    },
+    /// Metering; values not given stay as they were.
+    Readings {
+        /// Its id.
+        id: String,
+        /// The new values.
+        readings: Readings,
+    },
+}
+
+impl Change {
+    /// The id of the device it is about.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Seen { id }
+            | Self::Online { id, .. }
+            | Self::Outlet { id, .. }
+            | Self::Readings { id, .. } => id,
+        }
+    }
+}
+
+/// What an adapter makes of a message or a deadline.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Output {
+    /// Changes to devices.
+    pub changes: Vec<Change>,
+    /// Publishes to send in reaction (a state query for a new device, …).
+    pub publish: Vec<PublishRequest>,
+}
+
+/// One device ecosystem: its topics in, device changes out; a user's
+/// action in, timed publishes out. Stateful (it may remember what it has
+/// seen and when to ask again), sans-IO (time is passed in), and it never
+/// sees another adapter or the router.
+pub trait Adapter {
+    /// The family of the devices it finds.
+    fn family(&self) -> Family;
+
+    /// Topic filters it needs to hear.
+    fn subscriptions(&self) -> Vec<String>;
+
+    /// A message on one of its filters.
+    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output;
+
+    /// What to publish, and when, for `action` on outlet `index` of device
+    /// `id`.
+    fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish>;
+
+    /// When [`Adapter::handle_timeout`] must next be called, if ever.
+    fn poll_timeout(&self) -> Option<u64> {
+        None
+    }
+
+    /// A deadline from `poll_timeout` passed.
+    fn handle_timeout(&mut self, _now: u64) -> Output {
+        Output::default()
+    }
+}

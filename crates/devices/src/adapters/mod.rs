@@ -1,0 +1,11 @@
+//! The device ecosystems. Adding one: a new file here implementing
+//! [`crate::Adapter`], and one line in [`all`].
+
+mod tasmota;
+
+use crate::adapter::Adapter;
+
+/// One of each adapter, for a new connection.
+pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
+    vec![Box::new(tasmota::Tasmota::default())]
+}

@@ -1,0 +1,118 @@
+//! The seam: the router hands each message to the adapters whose filters
+//! match it (the codec's matcher), and the dashboard applies what they say.
+
+use devices::{
+    Action, Adapter, Change, ConnectionId, Dashboard, DeviceKey, Family, Output, Power,
+    PublishRequest, Router, TimedPublish,
+};
+
+/// An adapter that records what it was handed.
+#[derive(Default)]
+struct Probe {
+    seen: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+}
+
+impl Adapter for Probe {
+    fn family(&self) -> Family {
+        Family::Tasmota
+    }
+
+    fn subscriptions(&self) -> Vec<String> {
+        vec!["probe/+/state".into(), "probe/all/#".into()]
+    }
+
+    fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
+        self.seen.borrow_mut().push(topic.to_owned());
+        let id = topic.split('/').nth(1).unwrap_or_default().to_owned();
+        let power = if payload == b"1" {
+            Power::On
+        } else {
+            Power::Off
+        };
+        Output {
+            changes: vec![
+                Change::Outlet {
+                    id: id.clone(),
+                    index: 1,
+                    power,
+                },
+                Change::Online { id, online: true },
+            ],
+            publish: vec![],
+        }
+    }
+
+    fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {
+        let payload = if action == Action::On { "1" } else { "0" };
+        vec![
+            TimedPublish::now(PublishRequest::new(
+                format!("probe/{id}/set/{index}"),
+                payload,
+            )),
+            TimedPublish {
+                after_ms: 500,
+                request: PublishRequest::new(format!("probe/{id}/get"), ""),
+            },
+        ]
+    }
+}
+
+#[test]
+fn messages_reach_the_adapter_whose_filter_matches() {
+    let probe = Probe::default();
+    let seen = probe.seen.clone();
+    let mut d = Dashboard::with_router(ConnectionId(3), Router::new(vec![Box::new(probe)]));
+    assert_eq!(d.subscriptions(), ["probe/+/state", "probe/all/#"]);
+    for topic in [
+        "probe/a/state",
+        "probe/a/other",
+        "probe/all/x/y",
+        "other/a/state",
+    ] {
+        d.handle_message(topic, b"1", false, 0);
+    }
+    assert_eq!(*seen.borrow(), ["probe/a/state", "probe/all/x/y"]);
+    let key = DeviceKey {
+        connection: ConnectionId(3),
+        family: Family::Tasmota,
+        id: "a".into(),
+    };
+    let device = d.device(&key).expect("a device from the adapter's changes");
+    assert_eq!(device.online, Some(true));
+    assert_eq!(device.outlet(1).unwrap().confirmed, Some(Power::On));
+}
+
+#[test]
+fn one_message_may_change_several_devices_each_named_once() {
+    let mut d = Dashboard::with_router(
+        ConnectionId(1),
+        Router::new(vec![Box::new(Probe::default())]),
+    );
+    let update = d.handle_message("probe/a/state", b"0", false, 0);
+    assert_eq!(
+        update.changed.len(),
+        1,
+        "two changes, one device: {update:?}"
+    );
+}
+
+#[test]
+fn an_action_is_a_timed_sequence_from_the_adapter() {
+    let mut d = Dashboard::with_router(
+        ConnectionId(1),
+        Router::new(vec![Box::new(Probe::default())]),
+    );
+    d.handle_message("probe/b/state", b"0", false, 0);
+    let key = DeviceKey {
+        connection: ConnectionId(1),
+        family: Family::Tasmota,
+        id: "b".into(),
+    };
+    let steps = d.request(&key, 1, Power::On, 100).unwrap();
+    let plan: Vec<_> = steps
+        .iter()
+        .map(|s| (s.after_ms, s.request.topic.as_str()))
+        .collect();
+    assert_eq!(plan, [(0, "probe/b/set/1"), (500, "probe/b/get")]);
+    assert!(d.device(&key).unwrap().outlet(1).unwrap().pending.is_some());
+}
