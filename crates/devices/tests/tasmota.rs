@@ -1,7 +1,8 @@
 //! The Tasmota adapter, message by message.
 
 use devices::{
-    ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, PENDING_TIMEOUT_MS,
+    ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, Readings,
+    PENDING_TIMEOUT_MS,
 };
 
 fn key(id: &str) -> DeviceKey {
@@ -175,4 +176,60 @@ fn a_request_that_could_not_be_sent_shows_why() {
         Some("not sent: not connected to a broker")
     );
     assert_eq!(d.poll_timeout(), None, "nothing left to time out");
+}
+
+/// The `ENERGY` object of a metering plug's `tele/<t>/SENSOR`, with the
+/// fields Tasmota documents (§C1 of the conventions reference: Total,
+/// Yesterday, Today in kWh; Power W; ApparentPower VA; ReactivePower var;
+/// Factor; Voltage V; Current A).
+#[test]
+fn sensor_energy_becomes_readings() {
+    let mut d = dashboard();
+    let update = d.handle_message(
+        "tele/plug1/SENSOR",
+        br#"{"Time":"2026-11-25T12:00:00","ENERGY":{"TotalStartTime":"2026-01-01T00:00:00","Total":12.345,"Yesterday":0.456,"Today":0.123,"Power":60,"ApparentPower":61,"ReactivePower":5,"Factor":0.98,"Voltage":231,"Current":0.262}}"#,
+        false,
+        0,
+    );
+    assert_eq!(update.changed, [key("plug1")]);
+    let r = d.device(&key("plug1")).unwrap().readings;
+    assert_eq!(
+        r,
+        Readings {
+            power_w: Some(60.0),
+            voltage_v: Some(231.0),
+            current_a: Some(0.262),
+            energy_today_kwh: Some(0.123),
+            energy_total_kwh: Some(12.345),
+        }
+    );
+    // A later report with fewer fields keeps the others.
+    d.handle_message("tele/plug1/SENSOR", br#"{"ENERGY":{"Power":0}}"#, false, 0);
+    let r = d.device(&key("plug1")).unwrap().readings;
+    assert_eq!((r.power_w, r.voltage_v), (Some(0.0), Some(231.0)));
+}
+
+#[test]
+fn a_multi_channel_meter_is_summed_and_other_sensors_are_ignored() {
+    let mut d = dashboard();
+    d.handle_message(
+        "tele/dual/SENSOR",
+        br#"{"ENERGY":{"Power":[10,20],"Voltage":[230,229],"Current":[0.05,0.1],"Total":[1.5,2.5]}}"#,
+        false,
+        0,
+    );
+    let r = d.device(&key("dual")).unwrap().readings;
+    assert_eq!(r.power_w, Some(30.0));
+    assert_eq!(r.voltage_v, Some(230.0));
+    assert_eq!(r.energy_total_kwh, Some(4.0));
+    // A temperature sensor (the documented DS18B20 example) is no device news.
+    assert!(d
+        .handle_message(
+            "tele/thermo/SENSOR",
+            br#"{"Time":"2026-11-25T12:00:00","DS18B20":{"Temperature":20.6}}"#,
+            false,
+            0
+        )
+        .changed
+        .is_empty());
 }

@@ -8,6 +8,12 @@
 //! relay's state, the same JSON it publishes periodically on
 //! `tele/<topic>/STATE`. Its will is `tele/<topic>/LWT` `Offline`, retained;
 //! after connecting it publishes `Online` there, retained.
+//!
+//! Metering as on Tasmota's power-metering plugs: `tele/<topic>/SENSOR` with
+//! an `ENERGY` object (`Total`, `Yesterday`, `Today` in kWh, `Power` in W,
+//! `Voltage` in V, `Current` in A, `Factor`). Tasmota publishes it every
+//! `TelePeriod`; the model publishes it on connect and after every switch,
+//! which stands in for that period (each relay draws 60 W when on).
 
 use mqtt_client::{Bytes, LastWill, Publish};
 
@@ -59,6 +65,21 @@ impl TasmotaPlug {
         format!("{{{}}}", fields.join(","))
     }
 
+    /// `tele/<topic>/SENSOR` with the plug's metering.
+    fn sensor_message(&self) -> Publish {
+        let on = self.relays.iter().filter(|r| **r).count() as f64;
+        let power = 60.0 * on;
+        let voltage = 230.0;
+        let json = format!(
+            "{{\"Time\":\"2026-11-25T12:00:00\",\"ENERGY\":{{\"TotalStartTime\":\"2026-01-01T00:00:00\",\
+             \"Total\":12.345,\"Yesterday\":0.456,\"Today\":0.123,\"Power\":{power:.0},\
+             \"ApparentPower\":{power:.0},\"ReactivePower\":0,\"Factor\":1.00,\"Voltage\":{voltage:.0},\
+             \"Current\":{:.3}}}}}",
+            power / voltage
+        );
+        Publish::new(format!("tele/{}/SENSOR", self.topic), json)
+    }
+
     fn state_messages(&self, index: usize) -> Vec<Publish> {
         let key = self.power_key(index);
         let value = if self.relays[index - 1] { "ON" } else { "OFF" };
@@ -68,6 +89,7 @@ impl TasmotaPlug {
                 format!("{{\"{key}\":\"{value}\"}}"),
             ),
             Publish::new(format!("stat/{}/{key}", self.topic), value),
+            self.sensor_message(),
         ]
     }
 }
@@ -95,6 +117,7 @@ impl DeviceModel for TasmotaPlug {
         vec![
             online,
             Publish::new(format!("tele/{}/STATE", self.topic), self.state_json()),
+            self.sensor_message(),
         ]
     }
 
@@ -163,13 +186,17 @@ mod tests {
     #[test]
     fn on_off_toggle_and_query() {
         let mut plug = TasmotaPlug::new("p", 1);
+        let on = answers(&mut plug, "cmnd/p/POWER", "ON");
         assert_eq!(
-            answers(&mut plug, "cmnd/p/POWER", "ON"),
+            on[..2],
             [
                 s("stat/p/RESULT", r#"{"POWER":"ON"}"#),
                 s("stat/p/POWER", "ON")
             ]
         );
+        // Metering follows the relay: 60 W at 230 V.
+        assert_eq!(on[2].0, "tele/p/SENSOR");
+        assert!(on[2].1.contains(r#""Power":60,"#) && on[2].1.contains(r#""Voltage":230,"#));
         assert_eq!(
             answers(&mut plug, "cmnd/p/power", "toggle")[1],
             s("stat/p/POWER", "OFF")
@@ -189,7 +216,7 @@ mod tests {
     fn multi_relay_uses_numbered_keys() {
         let mut plug = TasmotaPlug::new("strip", 4);
         assert_eq!(
-            answers(&mut plug, "cmnd/strip/POWER3", "ON"),
+            answers(&mut plug, "cmnd/strip/POWER3", "ON")[..2],
             [
                 s("stat/strip/RESULT", r#"{"POWER3":"ON"}"#),
                 s("stat/strip/POWER3", "ON")

@@ -24,6 +24,10 @@ pub fn Tile(
         }
     };
     let online_attr = online.clone();
+    let readings = {
+        let device = device.clone();
+        move || device.with(|d| readings_text(&d.readings))
+    };
     let outlets = {
         let device = device.clone();
         move || device.with(|d| d.outlets.clone())
@@ -43,6 +47,12 @@ pub fn Tile(
                 }
                 <span class="online" data-testid=format!("online-{id}")>{online}</span>
             </header>
+            {
+                let tid = format!("readings-{id}");
+                move || readings().map(|text| view! {
+                    <p class="readings" data-testid=tid.clone()>{text}</p>
+                })
+            }
             <ul class="outlets">
                 <For
                     each=outlets
@@ -54,6 +64,22 @@ pub fn Tile(
             </ul>
         </article>
     })
+}
+
+/// "60.0 W · 230 V · 0.261 A · today 0.123 kWh · total 12.345 kWh", with
+/// only what the device reports; `None` if it reports nothing.
+fn readings_text(r: &devices::Readings) -> Option<String> {
+    let parts: Vec<String> = [
+        r.power_w.map(|v| format!("{v:.1} W")),
+        r.voltage_v.map(|v| format!("{v:.0} V")),
+        r.current_a.map(|v| format!("{v:.3} A")),
+        r.energy_today_kwh.map(|v| format!("today {v:.3} kWh")),
+        r.energy_total_kwh.map(|v| format!("total {v:.3} kWh")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// One outlet: its confirmed state, a pending marker, and the toggle.

@@ -4,6 +4,14 @@
 //! - `stat/<t>/POWER` or `stat/<t>/POWER<n>`: `ON` / `OFF`.
 //! - `stat/<t>/RESULT`: JSON such as `{"POWER":"ON"}` or `{"POWER2":"OFF"}`.
 //! - `tele/<t>/STATE`: periodic JSON with every relay (`"POWER1":"ON", …`).
+//! - `tele/<t>/SENSOR`: periodic JSON; on power-metering plugs an `ENERGY`
+//!   object with `Power` (W), `Voltage` (V), `Current` (A), `Today` and
+//!   `Total` (kWh). Sources: Tasmota's MQTT documentation (telemetry every
+//!   `TelePeriod`), its HA-discovery log (pastebin XiaKgnUt) and issue
+//!   arendst/Tasmota#1250's `STATUS8` payload, as collected in
+//!   `reference/peers-and-device-conventions.md` §C1. Multi-channel meters
+//!   send arrays (`"Power":[10,20]`): the tile shows their sum (the voltage:
+//!   the first).
 //! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`. `cmnd/<t>/STATE`
 //!   with an empty payload asks for the state of every relay (answered on
 //!   `stat/<t>/RESULT`); an empty `POWER` would report relay 1 only.
@@ -11,9 +19,9 @@
 use std::collections::BTreeSet;
 
 use crate::adapter::{Adapter, Change, Output};
-use crate::model::{Action, Family, Power, PublishRequest, TimedPublish};
+use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
 
-const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "stat/+/+"];
+const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "tele/+/SENSOR", "stat/+/+"];
 
 /// The Tasmota adapter. It remembers which devices it has seen, to ask a
 /// new one for its state once.
@@ -55,6 +63,7 @@ impl Adapter for Tasmota {
                 // A device that reports state is evidently online.
                 out.changes.push(Change::Online { id, online: true });
             }
+            Kind::Energy(readings) => out.changes.push(Change::Readings { id, readings }),
         }
         out
     }
@@ -78,6 +87,8 @@ enum Kind {
     Online(bool),
     /// (relay index, state) pairs.
     Power(Vec<(u8, Power)>),
+    /// A `SENSOR` report's `ENERGY`.
+    Energy(Readings),
 }
 
 fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
@@ -105,10 +116,42 @@ fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
             }
             Kind::Power(states)
         }
+        ("tele", "SENSOR") => {
+            let json: serde_json::Value = serde_json::from_str(payload).ok()?;
+            Kind::Energy(energy(json.get("ENERGY")?)?)
+        }
         ("stat", leaf) => Kind::Power(vec![(power_index(leaf)?, power_state(payload)?)]),
         _ => return None,
     };
     Some(Message { device, kind })
+}
+
+/// The readings of an `ENERGY` object; `None` if it has none.
+fn energy(energy: &serde_json::Value) -> Option<Readings> {
+    let energy = energy.as_object()?;
+    // A number, or the channels of a multi-channel meter.
+    let value = |key: &str, sum: bool| -> Option<f64> {
+        match energy.get(key)? {
+            serde_json::Value::Array(channels) => {
+                let mut numbers = channels.iter().filter_map(serde_json::Value::as_f64);
+                if sum {
+                    Some(numbers.sum())
+                } else {
+                    numbers.next()
+                }
+            }
+            other => other.as_f64(),
+        }
+        .filter(|v| v.is_finite())
+    };
+    let readings = Readings {
+        power_w: value("Power", true),
+        voltage_v: value("Voltage", false),
+        current_a: value("Current", true),
+        energy_today_kwh: value("Today", true),
+        energy_total_kwh: value("Total", true),
+    };
+    (readings != Readings::default()).then_some(readings)
 }
 
 /// `POWER` is relay 1; `POWER<n>` is relay n (1..=32 on Tasmota).

@@ -30,6 +30,14 @@ async fn toggle_round_trip_through_mosquitto_and_devsim() {
         browser.click("toggle-plug1-1").await?;
         devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ON", WAIT)?;
         wait_for_state(browser, "state-plug1-1", "ON").await?;
+        // Its metering (tele/plug1/SENSOR ENERGY) follows: 60 W at 230 V.
+        wait_until(browser, "the readings of the plug", || async {
+            Ok(browser
+                .text("readings-plug1")
+                .await?
+                .starts_with("60.0 W · 230 V"))
+        })
+        .await?;
         let online = browser.text("online-plug1").await?;
         if online != "online" {
             return Err(format!("tile says {online:?}, expected online").into());
@@ -39,6 +47,10 @@ async fn toggle_round_trip_through_mosquitto_and_devsim() {
         browser.click("toggle-plug1-1").await?;
         devsim.wait_for_line("recv plug1 cmnd/plug1/POWER OFF", WAIT)?;
         wait_for_state(browser, "state-plug1-1", "OFF").await?;
+        wait_until(browser, "the readings to drop", || async {
+            Ok(browser.text("readings-plug1").await?.starts_with("0.0 W"))
+        })
+        .await?;
         browser.save_artifacts().await;
         Ok(())
     })
