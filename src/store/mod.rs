@@ -336,8 +336,26 @@ impl AppState {
     fn on_event(self, event: Event) {
         match event {
             Event::Status(connection, status) => {
-                if let Some(id) = self.profile_of(ConnectionId(connection.0)) {
-                    self.set_status(&id, status);
+                let connection = ConnectionId(connection.0);
+                let Some(id) = self.profile_of(connection) else {
+                    return;
+                };
+                let was_ready = self
+                    .statuses
+                    .with_untracked(|s| s.get(&id).is_some_and(Status::is_ready));
+                let ready = status.is_ready();
+                self.set_status(&id, status);
+                if ready && !was_ready {
+                    // Devices announce themselves on request: discovery must
+                    // not depend on retained messages.
+                    let asks = self
+                        .dashboards
+                        .try_update_value(|all| {
+                            all.get_mut(&connection).map(|d| d.on_connected(now_ms()))
+                        })
+                        .flatten()
+                        .unwrap_or_default();
+                    let _ = self.send(connection, asks);
                 }
             }
             Event::Message(connection, publish) => {

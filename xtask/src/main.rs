@@ -67,8 +67,11 @@ fn demo() -> Result<ExitCode> {
     let run_dir = root.join("target").join("demo");
     step("starting mosquitto (TCP + WebSocket on 127.0.0.1)");
     let broker = Mosquitto::start(&run_dir)?;
-    step("starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip");
-    let devsim = Devsim::start(broker.tcp_port, &["kitchen", "desk", "strip:4"])?;
+    step("starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip; a Shelly Plug S");
+    let devsim = Devsim::start(
+        broker.tcp_port,
+        &["kitchen", "desk", "strip:4", "shelly=shellyplug-s-7AECF4"],
+    )?;
     let port = std::env::var("PLUGBOARD_DEMO_PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -76,6 +76,13 @@ pub trait Adapter {
     /// `id`.
     fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish>;
 
+    /// The connection is up and subscribed: what to publish so that devices
+    /// announce themselves now, instead of relying on retained messages
+    /// (which clustered brokers do not share across nodes).
+    fn on_connected(&mut self, _now: u64) -> Vec<PublishRequest> {
+        Vec::new()
+    }
+
     /// When [`Adapter::handle_timeout`] must next be called, if ever.
     fn poll_timeout(&self) -> Option<u64> {
         None

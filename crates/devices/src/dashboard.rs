@@ -58,6 +58,12 @@ impl Dashboard {
         self.devices.get(key)
     }
 
+    /// The connection is up and subscribed: what to publish so that every
+    /// ecosystem's devices announce themselves (call after each connect).
+    pub fn on_connected(&mut self, now: u64) -> Vec<PublishRequest> {
+        self.router.on_connected(now)
+    }
+
     /// Routes a received message to the adapters that understand it.
     pub fn handle_message(
         &mut self,

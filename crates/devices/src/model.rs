@@ -18,12 +18,15 @@ pub struct ConnectionId(pub u32);
 pub enum Family {
     /// Tasmota firmware (`cmnd/`, `stat/`, `tele/` topics).
     Tasmota,
+    /// Shelly Gen1 (`shellies/<id>/…` topics).
+    ShellyGen1,
 }
 
 impl fmt::Display for Family {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Tasmota => "Tasmota",
+            Self::ShellyGen1 => "Shelly",
         })
     }
 }

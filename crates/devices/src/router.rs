@@ -4,7 +4,7 @@
 use mqtt_codec::matches;
 
 use crate::adapter::{Adapter, Output};
-use crate::model::Family;
+use crate::model::{Family, PublishRequest};
 
 /// The adapters of one connection.
 pub struct Router {
@@ -61,6 +61,15 @@ impl Router {
             .iter()
             .find(|a| a.family() == family)
             .map(|a| a.as_ref())
+    }
+
+    /// What every adapter publishes to have its devices announce
+    /// themselves.
+    pub fn on_connected(&mut self, now: u64) -> Vec<PublishRequest> {
+        self.adapters
+            .iter_mut()
+            .flat_map(|a| a.on_connected(now))
+            .collect()
     }
 
     /// The earliest adapter deadline.

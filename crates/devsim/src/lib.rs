@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod shelly;
 pub mod tasmota;
 pub mod tcp;
 
@@ -18,6 +19,8 @@ use mqtt_client::{LastWill, Publish};
 
 /// A simulated device.
 pub trait DeviceModel {
+    /// What devsim calls it in its output (`ready <name>`).
+    fn name(&self) -> String;
     /// The MQTT client id the device connects with.
     fn client_id(&self) -> String;
     /// Its last will, registered at CONNECT.

@@ -1,7 +1,7 @@
 //! `devsim`: simulated devices on a real broker.
 //!
 //! ```text
-//! devsim --broker 127.0.0.1:1883 --tasmota plug1 --tasmota strip:4
+//! devsim --broker 127.0.0.1:1883 --tasmota plug1 --tasmota strip:4 --shelly shellyplug-s-1
 //! ```
 //!
 //! Each device gets its own MQTT connection (its own last will) on its own
@@ -13,11 +13,16 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::thread;
 
+use devsim::shelly::ShellyGen1;
 use devsim::tasmota::TasmotaPlug;
 use devsim::tcp::{self, Report};
 use devsim::DeviceModel;
 
-const USAGE: &str = "usage: devsim --broker HOST:PORT --tasmota TOPIC[:RELAYS]...";
+const USAGE: &str =
+    "usage: devsim --broker HOST:PORT [--tasmota TOPIC[:RELAYS]]... [--shelly ID[:RELAYS]]...";
+
+/// A device model that can run on its own thread.
+type Model = Box<dyn DeviceModel + Send>;
 
 fn main() -> ExitCode {
     match parse(std::env::args().skip(1)) {
@@ -38,9 +43,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<TasmotaPlug>), String> {
+/// `NAME` or `NAME:RELAYS`, with a name usable as a topic level.
+fn name_and_relays(v: &str) -> Result<(&str, usize), String> {
+    let (name, relays) = match v.split_once(':') {
+        Some((t, n)) => (
+            t,
+            n.parse().map_err(|_| format!("bad relay count in {v:?}"))?,
+        ),
+        None => (v, 1),
+    };
+    if name.is_empty() || name.contains(['/', '+', '#']) {
+        return Err(format!("bad device name {name:?}"));
+    }
+    Ok((name, relays))
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<Model>), String> {
     let mut broker = None;
-    let mut devices = Vec::new();
+    let mut devices: Vec<Model> = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -50,17 +70,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<Tasm
             }
             "--tasmota" => {
                 let v = value()?;
-                let (topic, relays) = match v.split_once(':') {
-                    Some((t, n)) => (
-                        t,
-                        n.parse().map_err(|_| format!("bad relay count in {v:?}"))?,
-                    ),
-                    None => (v.as_str(), 1),
-                };
-                if topic.is_empty() || topic.contains(['/', '+', '#']) {
-                    return Err(format!("bad Tasmota topic {topic:?}"));
-                }
-                devices.push(TasmotaPlug::new(topic, relays));
+                let (topic, relays) = name_and_relays(&v)?;
+                devices.push(Box::new(TasmotaPlug::new(topic, relays)));
+            }
+            "--shelly" => {
+                let v = value()?;
+                let (id, relays) = name_and_relays(&v)?;
+                devices.push(Box::new(ShellyGen1::new(id, relays)));
             }
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -73,17 +89,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<Tasm
     Ok((broker, devices))
 }
 
-fn run_forever(broker: SocketAddr, mut plug: TasmotaPlug) {
-    let name = plug.topic().to_owned();
-    tcp::run(
-        broker,
-        &mut plug as &mut dyn DeviceModel,
-        &mut |report| match report {
-            Report::Ready => println!("ready {name}"),
-            Report::Received { topic, payload } => {
-                println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
-            }
-            Report::Lost(why) => eprintln!("devsim: {name}: {why}; reconnecting"),
-        },
-    )
+fn run_forever(broker: SocketAddr, mut device: Model) {
+    let name = device.name();
+    tcp::run(broker, device.as_mut(), &mut |report| match report {
+        Report::Ready => println!("ready {name}"),
+        Report::Received { topic, payload } => {
+            println!("recv {name} {topic} {}", String::from_utf8_lossy(payload))
+        }
+        Report::Lost(why) => eprintln!("devsim: {name}: {why}; reconnecting"),
+    })
 }

@@ -95,6 +95,10 @@ impl TasmotaPlug {
 }
 
 impl DeviceModel for TasmotaPlug {
+    fn name(&self) -> String {
+        self.topic.clone()
+    }
+
     fn client_id(&self) -> String {
         format!("devsim-tasmota-{}", self.topic)
     }
@@ -108,7 +112,8 @@ impl DeviceModel for TasmotaPlug {
     }
 
     fn subscriptions(&self) -> Vec<String> {
-        vec![format!("cmnd/{}/+", self.topic)]
+        // Its own topic, and the default group topic `tasmotas`.
+        vec![format!("cmnd/{}/+", self.topic), "cmnd/tasmotas/+".into()]
     }
 
     fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
@@ -122,11 +127,11 @@ impl DeviceModel for TasmotaPlug {
     }
 
     fn handle_message(&mut self, _now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
-        let Some(command) = topic
-            .strip_prefix("cmnd/")
-            .and_then(|rest| rest.strip_prefix(self.topic.as_str()))
-            .and_then(|rest| rest.strip_prefix('/'))
-        else {
+        let Some(command) = topic.strip_prefix("cmnd/").and_then(|rest| {
+            rest.strip_prefix(self.topic.as_str())
+                .or_else(|| rest.strip_prefix("tasmotas"))
+                .and_then(|rest| rest.strip_prefix('/'))
+        }) else {
             return Vec::new();
         };
         if command.eq_ignore_ascii_case("STATE") {
@@ -210,6 +215,16 @@ mod tests {
             s("stat/p/POWER", "ON")
         );
         assert_eq!(plug.relay(1), Some(true));
+    }
+
+    #[test]
+    fn the_group_topic_reaches_every_plug() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        assert_eq!(
+            answers(&mut plug, "cmnd/tasmotas/STATE", ""),
+            [s("stat/p/RESULT", r#"{"POWER":"OFF"}"#)]
+        );
+        assert!(plug.subscriptions().contains(&"cmnd/tasmotas/+".to_owned()));
     }
 
     #[test]

@@ -280,14 +280,20 @@ impl Devsim {
             .unwrap_or_else(|| target_dir().join("debug").join("devsim"))
     }
 
-    /// Starts devsim against the broker's TCP port with these Tasmota plugs
-    /// and waits until every one of them is connected and subscribed.
+    /// Starts devsim against the broker's TCP port with these devices
+    /// (Tasmota `%topic%[:RELAYS]`, or `shelly=ID[:RELAYS]` for a Shelly
+    /// Gen1) and waits until every one of them is connected and subscribed.
     pub fn start(tcp_port: u16, tasmota: &[&str]) -> io::Result<Self> {
         let binary = Self::binary();
         let mut command = Command::new(&binary);
         command.arg("--broker").arg(format!("127.0.0.1:{tcp_port}"));
-        for topic in tasmota {
-            command.arg("--tasmota").arg(topic);
+        for device in tasmota {
+            // `shelly=ID[:RELAYS]` is a Shelly Gen1; anything else a Tasmota
+            // `%topic%[:RELAYS]`.
+            match device.strip_prefix("shelly=") {
+                Some(shelly) => command.arg("--shelly").arg(shelly),
+                None => command.arg("--tasmota").arg(device),
+            };
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -318,8 +324,9 @@ impl Devsim {
             seen: Vec::new(),
             guard: Guard::new("devsim", child),
         };
-        for topic in tasmota {
-            let name = topic.split(':').next().unwrap_or(topic);
+        for device in tasmota {
+            let device = device.strip_prefix("shelly=").unwrap_or(device);
+            let name = device.split(':').next().unwrap_or(device);
             devsim.wait_for_line(&format!("ready {name}"), Duration::from_secs(10))?;
         }
         Ok(devsim)

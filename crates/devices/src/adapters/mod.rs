@@ -1,11 +1,15 @@
 //! The device ecosystems. Adding one: a new file here implementing
 //! [`crate::Adapter`], and one line in [`all`].
 
+mod shelly;
 mod tasmota;
 
 use crate::adapter::Adapter;
 
 /// One of each adapter, for a new connection.
 pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
-    vec![Box::new(tasmota::Tasmota::default())]
+    vec![
+        Box::new(tasmota::Tasmota::default()),
+        Box::new(shelly::ShellyGen1::default()),
+    ]
 }

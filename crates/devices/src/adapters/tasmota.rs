@@ -15,6 +15,8 @@
 //! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`. `cmnd/<t>/STATE`
 //!   with an empty payload asks for the state of every relay (answered on
 //!   `stat/<t>/RESULT`); an empty `POWER` would report relay 1 only.
+//! - Every device also listens on the group topic, default `tasmotas`:
+//!   `cmnd/tasmotas/STATE` asks them all at once (sent after each connect).
 
 use std::collections::BTreeSet;
 
@@ -66,6 +68,10 @@ impl Adapter for Tasmota {
             Kind::Energy(readings) => out.changes.push(Change::Readings { id, readings }),
         }
         out
+    }
+
+    fn on_connected(&mut self, _now: u64) -> Vec<PublishRequest> {
+        vec![query("tasmotas")]
     }
 
     fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {

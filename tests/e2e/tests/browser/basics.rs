@@ -133,7 +133,10 @@ async fn query_parameters_prefill_the_form_and_connect() {
     with_browser("query_autoconnect", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         // The demo's devices, so this test's screenshot shows the demo.
-        let _devsim = Devsim::start(broker.tcp_port, &["kitchen", "desk", "strip:4"])?;
+        let _devsim = Devsim::start(
+            broker.tcp_port,
+            &["kitchen", "desk", "strip:4", "shelly=shellyplug-s-7AECF4"],
+        )?;
         let server = StaticServer::start(&dist(), 0)?;
         let url = format!(
             "{}?broker={}&client_id=e2e-query",
@@ -158,6 +161,7 @@ async fn query_parameters_prefill_the_form_and_connect() {
         wait_for_state(browser, "state-strip-2", "OFF").await?;
         browser.click("toggle-kitchen-1").await?;
         wait_for_state(browser, "state-kitchen-1", "ON").await?;
+        wait_for_state(browser, "state-shellyplug-s-7AECF4-1", "OFF").await?;
         // The README's screenshot: from the top of the page.
         browser
             .client

@@ -11,5 +11,6 @@ mod aedes;
 mod basics;
 mod devsim;
 mod doctor;
+mod ecosystems;
 mod profiles;
 mod tls;
