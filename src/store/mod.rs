@@ -76,7 +76,10 @@ pub struct AppState {
     /// Adapters are single-threaded state: kept local.
     dashboards: StoredValue<HashMap<ConnectionId, Dashboard>, LocalStorage>,
     connections: StoredValue<Option<Connections>, LocalStorage>,
-    pending_timer: StoredValue<Option<TimeoutHandle>>,
+    /// The dashboards' one timer, and the deadline it is armed for.
+    pending_timer: StoredValue<Option<(u64, TimeoutHandle)>>,
+    /// Device ids not shown on any connection (over the cap, or invalid).
+    pub ignored_devices: RwSignal<usize>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             dashboards: StoredValue::new_local(HashMap::new()),
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new(None),
+            ignored_devices: RwSignal::new(0),
         };
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));
@@ -380,6 +384,14 @@ impl AppState {
                 // A state query for a new device: if it cannot go out now,
                 // the device's own reports will fill the tile.
                 let _ = self.send(connection, update.publish);
+                // Queued queries, a device cap reached.
+                self.arm_pending_timer();
+                let ignored = self
+                    .dashboards
+                    .with_value(|all| all.values().map(Dashboard::ignored).sum::<usize>());
+                if ignored != self.ignored_devices.get_untracked() {
+                    self.ignored_devices.set(ignored);
+                }
             }
             _ => {}
         }
@@ -443,18 +455,27 @@ impl AppState {
 
     /// One timer for the earliest pending toggle's deadline.
     fn arm_pending_timer(self) {
-        if let Some(timer) = self.pending_timer.try_update_value(Option::take).flatten() {
-            timer.clear();
-        }
         let deadline = self
             .dashboards
             .with_value(|all| all.values().filter_map(Dashboard::poll_timeout).min());
+        let armed = self
+            .pending_timer
+            .with_value(|t| t.as_ref().map(|(at, _)| *at));
+        if armed == deadline {
+            // Already armed for it: not a new timer per message.
+            return;
+        }
+        if let Some((_, timer)) = self.pending_timer.try_update_value(Option::take).flatten() {
+            timer.clear();
+        }
         let Some(deadline) = deadline else {
             return;
         };
         let delay = Duration::from_millis(deadline.saturating_sub(now_ms()));
         let timer = set_timeout_with_handle(
             move || {
+                // Spent: the next deadline is armed afresh, even if equal.
+                self.pending_timer.set_value(None);
                 let now = now_ms();
                 let updates = self
                     .dashboards
@@ -474,7 +495,8 @@ impl AppState {
             },
             delay,
         );
-        self.pending_timer.set_value(timer.ok());
+        self.pending_timer
+            .set_value(timer.ok().map(|timer| (deadline, timer)));
     }
 }
 

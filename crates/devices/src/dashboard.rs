@@ -1,13 +1,13 @@
 //! All devices of one connection: messages go to the adapters through the
 //! router, and what they report becomes the devices the tiles show.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::adapter::{Change, Output};
 use crate::adapters;
 use crate::model::{
     ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest, TimedPublish,
-    PENDING_TIMEOUT_MS,
+    DEFAULT_MAX_DEVICES, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
 };
 use crate::router::Router;
 
@@ -20,12 +20,23 @@ pub struct Update {
     pub publish: Vec<PublishRequest>,
 }
 
-/// All devices seen on one connection.
+/// All devices seen on one connection, bounded: at most `max_devices`
+/// devices (ids beyond it are counted, not shown), ids of at most
+/// [`MAX_ID_LEN`] bytes, and at most [`QUERIES_PER_SECOND`] discovery
+/// publishes a second (the rest queue, released by `handle_timeout`).
 #[derive(Debug)]
 pub struct Dashboard {
     connection: ConnectionId,
     router: Router,
     devices: BTreeMap<DeviceKey, Device>,
+    max_devices: usize,
+    /// Ids not shown (over the cap, or too long), remembered up to a bound.
+    ignored: BTreeSet<String>,
+    /// Discovery publishes waiting for their turn.
+    queries: VecDeque<PublishRequest>,
+    /// When the current one-second window of queries started, and how many
+    /// went out in it.
+    window: (u64, usize),
 }
 
 impl Dashboard {
@@ -40,7 +51,22 @@ impl Dashboard {
             connection,
             router,
             devices: BTreeMap::new(),
+            max_devices: DEFAULT_MAX_DEVICES,
+            ignored: BTreeSet::new(),
+            queries: VecDeque::new(),
+            window: (0, 0),
         }
+    }
+
+    /// Shows at most `max` devices on this connection.
+    pub fn set_max_devices(&mut self, max: usize) {
+        self.max_devices = max;
+    }
+
+    /// How many device ids were not shown (over the cap, or invalid); at
+    /// most the number it remembers.
+    pub fn ignored(&self) -> usize {
+        self.ignored.len()
     }
 
     /// Topic filters to subscribe to so the adapters see their devices.
@@ -73,18 +99,28 @@ impl Dashboard {
         now: u64,
     ) -> Update {
         let outputs = self.router.handle(topic, payload, retained, now);
-        self.apply(outputs)
+        self.apply(outputs, now)
     }
 
-    fn apply(&mut self, outputs: Vec<(Family, Output)>) -> Update {
+    fn apply(&mut self, outputs: Vec<(Family, Output)>, now: u64) -> Update {
         let mut update = Update::default();
         for (family, output) in outputs {
+            let mut turned_away = false;
             for change in output.changes {
                 let key = DeviceKey {
                     connection: self.connection,
                     family,
                     id: change.id().to_owned(),
                 };
+                if !self.devices.contains_key(&key)
+                    && (self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN)
+                {
+                    if self.ignored.len() < MAX_TRACKED {
+                        self.ignored.insert(key.id);
+                    }
+                    turned_away = true;
+                    continue;
+                }
                 let device = self
                     .devices
                     .entry(key.clone())
@@ -99,9 +135,27 @@ impl Dashboard {
                     update.changed.push(key);
                 }
             }
-            update.publish.extend(output.publish);
+            // A query for a device that was turned away is not worth sending.
+            if !turned_away {
+                self.queries.extend(output.publish);
+            }
+            while self.queries.len() > MAX_TRACKED {
+                self.queries.pop_front();
+            }
         }
+        update.publish = self.release_queries(now);
         update
+    }
+
+    /// Takes the queries this second still allows.
+    fn release_queries(&mut self, now: u64) -> Vec<PublishRequest> {
+        if now >= self.window.0 + 1_000 {
+            self.window = (now, 0);
+        }
+        let room = QUERIES_PER_SECOND.saturating_sub(self.window.1);
+        let take = room.min(self.queries.len());
+        self.window.1 += take;
+        self.queries.drain(..take).collect()
     }
 
     /// The user asks for `want` on an outlet: returns what to publish, and
@@ -140,7 +194,7 @@ impl Dashboard {
     /// hands passed deadlines to the adapters; returns what changed.
     pub fn handle_timeout(&mut self, now: u64) -> Update {
         let outputs = self.router.handle_timeout(now);
-        let mut update = self.apply(outputs);
+        let mut update = self.apply(outputs, now);
         for device in self.devices.values_mut() {
             let mut touched = false;
             for outlet in &mut device.outlets {
@@ -170,6 +224,7 @@ impl Dashboard {
             .flat_map(|d| &d.outlets)
             .filter_map(|o| o.pending.map(|p| p.since + PENDING_TIMEOUT_MS))
             .chain(self.router.poll_timeout())
+            .chain((!self.queries.is_empty()).then_some(self.window.0 + 1_000))
             .min()
     }
 }

@@ -27,6 +27,7 @@ pub use crate::adapter::{Adapter, Change, Output};
 pub use crate::dashboard::{Dashboard, Update};
 pub use crate::model::{
     Action, ConnectionId, Device, DeviceKey, Family, Outlet, Pending, Power, PublishRequest,
-    Readings, TimedPublish, PENDING_TIMEOUT_MS,
+    Readings, TimedPublish, DEFAULT_MAX_DEVICES, MAX_ID_LEN, PENDING_TIMEOUT_MS,
+    QUERIES_PER_SECOND,
 };
 pub use crate::router::Router;

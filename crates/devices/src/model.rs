@@ -8,6 +8,20 @@ use mqtt_codec::QoS;
 /// How long a toggle may stay pending before the tile shows an error.
 pub const PENDING_TIMEOUT_MS: u64 = 5_000;
 
+/// Devices one connection shows at most, unless configured otherwise: a
+/// broker (or anyone publishing to it) controls how many ids appear.
+pub const DEFAULT_MAX_DEVICES: usize = 2_000;
+
+/// Longest device id accepted, in bytes.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Ids an adapter remembers at most (to ask each new device once).
+pub(crate) const MAX_TRACKED: usize = 10_000;
+
+/// Discovery publishes (state queries) sent per second at most; the rest
+/// wait their turn.
+pub const QUERIES_PER_SECOND: usize = 20;
+
 /// Which broker connection something came from. One per configured broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ConnectionId(pub u32);

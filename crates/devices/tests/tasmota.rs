@@ -1,8 +1,8 @@
 //! The Tasmota adapter, message by message.
 
 use devices::{
-    ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, Readings,
-    PENDING_TIMEOUT_MS,
+    ConnectionId, Dashboard, DeviceKey, Family, Power, PublishRequest, QoS, Readings, MAX_ID_LEN,
+    PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
 };
 
 fn key(id: &str) -> DeviceKey {
@@ -232,4 +232,34 @@ fn a_multi_channel_meter_is_summed_and_other_sensors_are_ignored() {
         )
         .changed
         .is_empty());
+}
+
+/// A broker controls how many ids appear: a flood of 10 000 fake ids shows
+/// at most the cap, counts the rest, and its state queries go out at most
+/// `QUERIES_PER_SECOND` a second.
+#[test]
+fn a_flood_of_fake_ids_is_bounded() {
+    let mut d = dashboard();
+    d.set_max_devices(500);
+    let mut sent = 0;
+    for i in 0..10_000 {
+        let update = d.handle_message(&format!("stat/fake{i}/POWER"), b"ON", false, 0);
+        sent += update.publish.len();
+    }
+    assert_eq!(d.devices().count(), 500);
+    assert_eq!(d.ignored(), 9_500);
+    assert_eq!(sent, QUERIES_PER_SECOND, "the first second's share only");
+    // The rest follow, a second's share at a time.
+    let next = d.poll_timeout().expect("queued queries");
+    assert_eq!(next, 1_000);
+    let update = d.handle_timeout(next);
+    assert_eq!(update.publish.len(), QUERIES_PER_SECOND);
+    // Ids longer than MAX_ID_LEN are not shown either.
+    let mut d = dashboard();
+    let long = "x".repeat(MAX_ID_LEN + 1);
+    assert!(d
+        .handle_message(&format!("stat/{long}/POWER"), b"ON", false, 0)
+        .changed
+        .is_empty());
+    assert_eq!(d.ignored(), 1);
 }

@@ -26,6 +26,19 @@ pub fn DashboardView() -> impl IntoView {
     view! {
         <section class="tiles" data-testid="dashboard">
             {empty}
+            {move || {
+                let n = state.ignored_devices.get();
+                (n > 0).then(|| view! {
+                    <p class="warning" data-testid="devices-ignored">
+                        {format!(
+                            "{n} more device id(s) seen but not shown: at most {} devices per \
+                             connection (or an id longer than {} characters).",
+                            devices::DEFAULT_MAX_DEVICES,
+                            devices::MAX_ID_LEN
+                        )}
+                    </p>
+                })
+            }}
             <For
                 each=move || state.device_keys.get()
                 key=|key| key.clone()

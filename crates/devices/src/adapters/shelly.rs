@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::adapter::{Adapter, Change, Output};
-use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
+use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
 const SUBSCRIPTIONS: &[&str] = &[
     "shellies/+/relay/+",
@@ -48,7 +48,7 @@ pub(crate) struct ShellyGen1 {
 impl ShellyGen1 {
     /// A new device: ask it to report its state.
     fn first_sight(&mut self, id: &str, out: &mut Output) {
-        if self.known.insert(id.to_owned()) {
+        if self.known.len() < MAX_TRACKED && self.known.insert(id.to_owned()) {
             out.publish.push(PublishRequest::new(
                 format!("shellies/{id}/command"),
                 "update",
@@ -144,6 +144,11 @@ impl Adapter for ShellyGen1 {
                     return out;
                 };
                 if !value.is_finite() {
+                    return out;
+                }
+                if self.meters.len() >= MAX_TRACKED
+                    && !self.meters.contains_key(&(id.clone(), index))
+                {
                     return out;
                 }
                 let meter = self.meters.entry((id.clone(), index)).or_default();

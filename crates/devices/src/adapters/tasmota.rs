@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 
 use crate::adapter::{Adapter, Change, Output};
-use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
+use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
 const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "tele/+/SENSOR", "stat/+/+"];
 
@@ -47,7 +47,7 @@ impl Adapter for Tasmota {
         };
         let id = message.device.to_owned();
         let mut out = Output::default();
-        if self.known.insert(id.clone()) {
+        if self.known.len() < MAX_TRACKED && self.known.insert(id.clone()) {
             // A new device: ask it for its state so the tile is not blank.
             out.publish.push(query(&id));
         }

@@ -13,6 +13,15 @@ use crate::harness::{Result, WAIT};
 /// Connects a plain MQTT client over TCP and publishes `topic` `payload`
 /// (QoS 0), then disconnects.
 fn publish_once(port: u16, topic: &str, payload: &str) -> Result {
+    publish_all(port, [(topic.to_owned(), payload.to_owned())])
+}
+
+/// Connects a plain MQTT client over TCP, publishes every message (QoS 0)
+/// in order, then disconnects.
+pub(crate) fn publish_all(
+    port: u16,
+    messages: impl IntoIterator<Item = (String, String)>,
+) -> Result {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_millis(100)))?;
     let start = Instant::now();
@@ -41,7 +50,13 @@ fn publish_once(port: u16, topic: &str, payload: &str) -> Result {
             Err(_) => {}
         }
     }
-    client.publish(now(), Publish::new(topic, payload.to_owned()))?;
+    for (topic, payload) in messages {
+        client.publish(now(), Publish::new(topic, payload))?;
+        if client.poll_transmit(&mut out) {
+            stream.write_all(&out)?;
+            out.clear();
+        }
+    }
     client.disconnect(now());
     if client.poll_transmit(&mut out) {
         stream.write_all(&out)?;

@@ -32,3 +32,41 @@ async fn a_shelly_gen1_plug_is_asked_to_announce_and_toggles() {
     })
     .await;
 }
+
+/// A broker controls how many ids appear: 10 000 fake ones show at most
+/// the cap (2 000), and the page says how many it left out.
+#[tokio::test(flavor = "current_thread")]
+async fn the_device_cap_holds_under_a_flood_of_fake_ids() {
+    with_browser("device_flood", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-flood").await?;
+        crate::devsim::publish_all(
+            broker.tcp_port,
+            (0..10_000).map(|i| (format!("stat/fake{i}/POWER"), "ON".to_owned())),
+        )?;
+        wait_until(
+            browser,
+            "the page to say 8000 ids were left out",
+            || async {
+                Ok(browser
+                    .text("devices-ignored")
+                    .await?
+                    .starts_with("8000 more"))
+            },
+        )
+        .await?;
+        let tiles = browser
+            .client
+            .execute(
+                "return document.querySelectorAll('[data-testid^=\"tile-\"]').length",
+                vec![],
+            )
+            .await?;
+        if tiles != serde_json::json!(2000) {
+            return Err(format!("{tiles} tiles, expected 2000").into());
+        }
+        Ok(())
+    })
+    .await;
+}
