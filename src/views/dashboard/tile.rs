@@ -28,9 +28,11 @@ pub fn Tile(
         let device = device.clone();
         move || device.with(|d| readings_text(&d.readings))
     };
+    // Keyed by index only: a state change updates the row in place, so a
+    // focused switch keeps keyboard focus.
     let outlets = {
         let device = device.clone();
-        move || device.with(|d| d.outlets.clone())
+        move || device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<u8>>())
     };
     let tile_id = id.clone();
     Some(view! {
@@ -56,9 +58,11 @@ pub fn Tile(
             <ul class="outlets">
                 <For
                     each=outlets
-                    key=|outlet: &Outlet| (outlet.index, outlet.confirmed, outlet.pending, outlet.error.clone())
-                    children=move |outlet| {
-                        view! { <OutletRow device=key.clone() tile_id=tile_id.clone() outlet /> }
+                    key=|index: &u8| *index
+                    children=move |index| {
+                        view! {
+                            <OutletRow key=key.clone() device=device.clone() tile_id=tile_id.clone() index />
+                        }
                     }
                 />
             </ul>
@@ -82,42 +86,87 @@ fn readings_text(r: &devices::Readings) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
-/// One outlet: its confirmed state, a pending marker, and the toggle.
+/// One outlet: its confirmed state, a pending marker, and the switch. Its
+/// parts follow the device's signal, so the row is never rebuilt.
 #[component]
-fn OutletRow(device: DeviceKey, tile_id: String, outlet: Outlet) -> impl IntoView {
+fn OutletRow(
+    key: DeviceKey,
+    device: ArcRwSignal<devices::Device>,
+    tile_id: String,
+    index: u8,
+) -> impl IntoView {
     let state = use_app_state();
-    let index = outlet.index;
-    let confirmed = match outlet.confirmed {
-        Some(Power::On) => "on",
-        Some(Power::Off) => "off",
-        None => "unknown",
+    let outlet = move || {
+        device.with(|d| {
+            d.outlet(index).cloned().unwrap_or(Outlet {
+                index,
+                confirmed: None,
+                pending: None,
+                error: None,
+            })
+        })
     };
-    let pending = outlet.pending.is_some();
-    let label = match (outlet.pending, outlet.confirmed) {
-        (Some(p), _) => format!(
-            "switching {}…",
-            if p.want == Power::On { "on" } else { "off" }
-        ),
-        (None, Some(Power::On)) => "ON".into(),
-        (None, Some(Power::Off)) => "OFF".into(),
-        (None, None) => "unknown".into(),
+    let confirmed = {
+        let outlet = outlet.clone();
+        move || match outlet().confirmed {
+            Some(Power::On) => "on",
+            Some(Power::Off) => "off",
+            None => "unknown",
+        }
+    };
+    let pending = {
+        let outlet = outlet.clone();
+        move || outlet().pending.is_some()
+    };
+    let label = {
+        let outlet = outlet.clone();
+        move || {
+            let o = outlet();
+            match (o.pending, o.confirmed) {
+                (Some(p), _) => format!(
+                    "switching {}…",
+                    if p.want == Power::On { "on" } else { "off" }
+                ),
+                (None, Some(Power::On)) => "ON".into(),
+                (None, Some(Power::Off)) => "OFF".into(),
+                (None, None) => "unknown".into(),
+            }
+        }
+    };
+    let error = {
+        let outlet = outlet.clone();
+        move || outlet().error
     };
     let suffix = format!("{tile_id}-{index}");
+    let name = format!("{}, outlet {index}", key.id);
+    let (c1, c2, p1, p2) = (
+        confirmed.clone(),
+        confirmed.clone(),
+        pending.clone(),
+        pending.clone(),
+    );
+    let error_id = format!("error-{suffix}");
     view! {
-        <li class="outlet" data-confirmed=confirmed data-pending=pending.to_string()>
+        <li class="outlet" data-confirmed=c1 data-pending=move || p1().to_string()>
             <span class="name">{format!("Outlet {index}")}</span>
             <span class="state" data-testid=format!("state-{suffix}")>{label}</span>
+            // Not `disabled` while pending: a disabled button loses focus.
             <button
                 class="toggle"
                 role="switch"
-                aria-checked=(confirmed == "on").to_string()
+                aria-label=name
+                aria-checked=move || (c2() == "on").to_string()
+                aria-disabled=move || p2().to_string()
                 data-testid=format!("toggle-{suffix}")
-                disabled=pending
-                on:click=move |_| state.toggle(&device, index)
+                on:click=move |_| {
+                    if !pending() {
+                        state.toggle(&key, index);
+                    }
+                }
             >
                 <span class="knob"></span>
             </button>
-            {outlet.error.map(|e| view! { <p class="error" data-testid=format!("error-{suffix}")>{e}</p> })}
+            {move || error().map(|e| view! { <p class="error" data-testid=error_id.clone()>{e}</p> })}
         </li>
     }
 }

@@ -371,3 +371,60 @@ async fn offline_pauses_reconnecting_and_online_resumes_at_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_switch_is_named_and_works_twice_by_keyboard_alone() {
+    with_browser("keyboard", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["lamp"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-keyboard").await?;
+        wait_for_state(browser, "state-lamp-1", "OFF").await?;
+        let switch = browser
+            .client
+            .find(Locator::Css("[data-testid='toggle-lamp-1']"))
+            .await?;
+        // What a screen reader announces: its name, role and state.
+        let name = switch.attr("aria-label").await?;
+        if name.as_deref() != Some("lamp, outlet 1") {
+            return Err(format!("the switch is named {name:?}").into());
+        }
+        browser
+            .client
+            .execute(
+                "document.querySelector(\"[data-testid='toggle-lamp-1']\").focus()",
+                vec![],
+            )
+            .await?;
+        let focused = || async {
+            browser
+                .client
+                .execute(
+                    "return document.activeElement.getAttribute('data-testid')",
+                    vec![],
+                )
+                .await
+        };
+        for (want, command) in [("ON", "ON"), ("OFF", "OFF")] {
+            // Space on the focused element, as a keyboard user presses it.
+            browser
+                .client
+                .active_element()
+                .await?
+                .send_keys(" ")
+                .await?;
+            devsim.wait_for_line(&format!("recv lamp cmnd/lamp/POWER {command}"), WAIT)?;
+            wait_for_state(browser, "state-lamp-1", want).await?;
+            let checked = switch.attr("aria-checked").await?;
+            if checked.as_deref() != Some(if want == "ON" { "true" } else { "false" }) {
+                return Err(format!("aria-checked is {checked:?} after {want}").into());
+            }
+            let active = focused().await?;
+            if active != serde_json::json!("toggle-lamp-1") {
+                return Err(format!("focus moved to {active} after the switch changed").into());
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
