@@ -310,6 +310,20 @@ impl AppState {
         self.tiles.with_value(|tiles| tiles.get(key).cloned())
     }
 
+    /// Clears the retained command on `topic` of a device (the flag goes
+    /// when the broker echoes the empty message).
+    pub fn clear_retained(self, key: &DeviceKey, topic: &str) {
+        let request = self
+            .dashboards
+            .with_value(|all| all.get(&key.connection)?.clear_retained(key, topic));
+        if let Some(request) = request {
+            if let Err(message) = self.send(key.connection, vec![request]) {
+                self.notice
+                    .set(Some(format!("Could not clear {topic}: {message}.")));
+            }
+        }
+    }
+
     /// The user flipped an outlet: ask for the opposite of the confirmed
     /// state (or ON if unknown) and show it pending.
     pub fn toggle(self, key: &DeviceKey, index: u8) {
@@ -423,6 +437,8 @@ impl AppState {
         for request in requests {
             let mut publish = Publish::new(request.topic, request.payload);
             publish.qos = request.qos;
+            // Only the empty message that clears a retained command.
+            publish.retain = request.retain && publish.payload.is_empty();
             connections
                 .publish(connections::ConnectionId(connection.0), publish)
                 .map_err(|err| err.to_string())?;

@@ -35,6 +35,16 @@ pub enum Change {
         /// The new values.
         readings: Readings,
     },
+    /// A retained message sits on one of its command topics (`present`),
+    /// or was just cleared.
+    RetainedCommand {
+        /// Its id.
+        id: String,
+        /// The command topic.
+        topic: String,
+        /// Whether a retained message is there.
+        present: bool,
+    },
 }
 
 impl Change {
@@ -44,7 +54,8 @@ impl Change {
             Self::Seen { id }
             | Self::Online { id, .. }
             | Self::Outlet { id, .. }
-            | Self::Readings { id, .. } => id,
+            | Self::Readings { id, .. }
+            | Self::RetainedCommand { id, .. } => id,
         }
     }
 }

@@ -112,9 +112,12 @@ impl Dashboard {
                     family,
                     id: change.id().to_owned(),
                 };
-                if !self.devices.contains_key(&key)
-                    && (self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN)
-                {
+                let known = self.devices.contains_key(&key);
+                if !known && matches!(change, Change::RetainedCommand { present: false, .. }) {
+                    // Nothing to unflag on a device never seen.
+                    continue;
+                }
+                if !known && (self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN) {
                     if self.ignored.len() < MAX_TRACKED {
                         self.ignored.insert(key.id);
                     }
@@ -130,6 +133,12 @@ impl Dashboard {
                     Change::Online { online, .. } => device.online = Some(online),
                     Change::Outlet { index, power, .. } => device.outlet_mut(index).report(power),
                     Change::Readings { readings, .. } => device.readings.merge(&readings),
+                    Change::RetainedCommand { topic, present, .. } => {
+                        device.retained_commands.retain(|t| *t != topic);
+                        if present && device.retained_commands.len() < 16 {
+                            device.retained_commands.push(topic);
+                        }
+                    }
                 }
                 if !update.changed.contains(&key) {
                     update.changed.push(key);
@@ -175,6 +184,18 @@ impl Dashboard {
         outlet.pending = Some(Pending { want, since: now });
         outlet.error = None;
         Some(steps)
+    }
+
+    /// What to publish to clear the retained command on `topic` of a device
+    /// (the flag goes when the broker echoes the empty message back).
+    /// `None` unless that device has one there.
+    pub fn clear_retained(&self, key: &DeviceKey, topic: &str) -> Option<PublishRequest> {
+        let device = self.devices.get(key)?;
+        device
+            .retained_commands
+            .iter()
+            .any(|t| t == topic)
+            .then(|| PublishRequest::clear_retained(topic))
     }
 
     /// A request could not be sent: the outlet is no longer pending and

@@ -188,6 +188,9 @@ pub struct Device {
     pub outlets: Vec<Outlet>,
     /// The device's latest metering.
     pub readings: Readings,
+    /// Command topics with a retained message on them: the device repeats
+    /// it at every reconnect ("ghost switching").
+    pub retained_commands: Vec<String>,
 }
 
 impl Device {
@@ -197,6 +200,7 @@ impl Device {
             online: None,
             outlets: Vec::new(),
             readings: Readings::default(),
+            retained_commands: Vec::new(),
         }
     }
 
@@ -218,8 +222,10 @@ impl Device {
     }
 }
 
-/// A message to publish on the user's behalf. Never retained: a retained
-/// command re-fires on every device reconnect ("ghost switching").
+/// A message to publish on the user's behalf. Commands are never
+/// retained: a retained command re-fires on every device reconnect ("ghost
+/// switching"). The one retained publish is the empty one that clears such
+/// a command ([`PublishRequest::clear_retained`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishRequest {
     /// Topic name.
@@ -228,6 +234,8 @@ pub struct PublishRequest {
     pub payload: Vec<u8>,
     /// QoS to publish at.
     pub qos: QoS,
+    /// Retained: only ever with an empty payload, to clear a retained message.
+    pub retain: bool,
 }
 
 impl PublishRequest {
@@ -237,6 +245,15 @@ impl PublishRequest {
             topic: topic.into(),
             payload: payload.into(),
             qos: QoS::AtMostOnce,
+            retain: false,
+        }
+    }
+
+    /// The empty retained message that removes what is retained on `topic`.
+    pub fn clear_retained(topic: impl Into<String>) -> Self {
+        Self {
+            retain: true,
+            ..Self::new(topic, Vec::new())
         }
     }
 }

@@ -24,11 +24,7 @@ fn lwt_discovers_a_device_and_queries_its_state() {
     assert_eq!(update.changed, [key("plug1")]);
     assert_eq!(
         update.publish,
-        [PublishRequest {
-            topic: "cmnd/plug1/STATE".into(),
-            payload: vec![],
-            qos: QoS::AtMostOnce
-        }]
+        [PublishRequest::new("cmnd/plug1/STATE", vec![])]
     );
     assert_eq!(d.device(&key("plug1")).unwrap().online, Some(true));
     // Seen before: no second query.
@@ -262,4 +258,47 @@ fn a_flood_of_fake_ids_is_bounded() {
         .changed
         .is_empty());
     assert_eq!(d.ignored(), 1);
+}
+
+/// "A retained `cmnd/…/POWER` overrides PowerOnState at every reconnect"
+/// (Tasmota docs, §C1): flagged on the tile, cleared by an empty retained
+/// message, unflagged when the broker echoes it.
+#[test]
+fn a_retained_command_is_flagged_and_cleared() {
+    let mut d = dashboard();
+    d.handle_message("cmnd/plug1/POWER", b"ON", false, 0);
+    assert!(
+        d.devices().next().is_none(),
+        "a live command is nobody's news"
+    );
+    let update = d.handle_message("cmnd/plug1/POWER", b"ON", true, 0);
+    assert_eq!(update.changed, [key("plug1")]);
+    let device = d.device(&key("plug1")).unwrap();
+    assert_eq!(device.retained_commands, ["cmnd/plug1/POWER"]);
+    let clear = d.clear_retained(&key("plug1"), "cmnd/plug1/POWER").unwrap();
+    assert_eq!(
+        clear,
+        PublishRequest {
+            topic: "cmnd/plug1/POWER".into(),
+            payload: vec![],
+            qos: QoS::AtMostOnce,
+            retain: true
+        }
+    );
+    assert!(d
+        .clear_retained(&key("plug1"), "cmnd/plug1/OTHER")
+        .is_none());
+    // The empty message comes back: the flag goes.
+    d.handle_message("cmnd/plug1/POWER", b"", false, 0);
+    assert!(d
+        .device(&key("plug1"))
+        .unwrap()
+        .retained_commands
+        .is_empty());
+    // An empty command for a device never seen creates nothing.
+    d.handle_message("cmnd/ghost/POWER", b"", false, 0);
+    assert!(d.device(&key("ghost")).is_none());
+    // The group topic is not a device.
+    d.handle_message("cmnd/tasmotas/POWER", b"ON", true, 0);
+    assert!(d.device(&key("tasmotas")).is_none());
 }

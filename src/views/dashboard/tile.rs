@@ -55,6 +55,33 @@ pub fn Tile(
                     <p class="readings" data-testid=tid.clone()>{text}</p>
                 })
             }
+            {
+                let device = device.clone();
+                let key = key.clone();
+                let tid = format!("retained-{id}");
+                move || {
+                    let topics = device.with(|d| d.retained_commands.clone());
+                    (!topics.is_empty()).then(|| {
+                        let key = key.clone();
+                        view! {
+                            <div class="warning ghost" role="alert" data-testid=tid.clone()>
+                                {topics.into_iter().map(|topic| {
+                                    let key = key.clone();
+                                    let t = topic.clone();
+                                    view! {
+                                        <p>
+                                            "A retained command sits on " <code>{topic.clone()}</code>
+                                            ": the device repeats it at every reconnect (\"ghost switching\"). "
+                                            <button type="button" data-testid=format!("clear-{topic}")
+                                                on:click=move |_| state.clear_retained(&key, &t)>"Clear it"</button>
+                                        </p>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }
+                    })
+                }
+            }
             <ul class="outlets">
                 <For
                     each=outlets

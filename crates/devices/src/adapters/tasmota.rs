@@ -15,6 +15,10 @@
 //! - Command: `cmnd/<t>/POWER<n>` with `ON`, `OFF` or `TOGGLE`. `cmnd/<t>/STATE`
 //!   with an empty payload asks for the state of every relay (answered on
 //!   `stat/<t>/RESULT`); an empty `POWER` would report relay 1 only.
+//! - `cmnd/<t>/<command>` is watched too: a *retained* command there is
+//!   repeated by the device at every reconnect and overrides PowerOnState,
+//!   "the main cause for ghost switching" (Tasmota docs, §C1); it is
+//!   flagged, and cleared by an empty retained message.
 //! - Every device also listens on the group topic, default `tasmotas`:
 //!   `cmnd/tasmotas/STATE` asks them all at once (sent after each connect).
 
@@ -23,7 +27,13 @@ use std::collections::BTreeSet;
 use crate::adapter::{Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
-const SUBSCRIPTIONS: &[&str] = &["tele/+/LWT", "tele/+/STATE", "tele/+/SENSOR", "stat/+/+"];
+const SUBSCRIPTIONS: &[&str] = &[
+    "tele/+/LWT",
+    "tele/+/STATE",
+    "tele/+/SENSOR",
+    "stat/+/+",
+    "cmnd/+/+",
+];
 
 /// The Tasmota adapter. It remembers which devices it has seen, to ask a
 /// new one for its state once.
@@ -41,7 +51,10 @@ impl Adapter for Tasmota {
         SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
+    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, _now: u64) -> Output {
+        if let Some(rest) = topic.strip_prefix("cmnd/") {
+            return retained_command(topic, rest, payload, retained);
+        }
         let Some(message) = parse(topic, payload) else {
             return Output::default();
         };
@@ -130,6 +143,29 @@ fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
         _ => return None,
     };
     Some(Message { device, kind })
+}
+
+/// A message on `cmnd/<t>/<command>`: flags a retained one; an empty one
+/// (the clearing, echoed back) unflags it. Live commands are nobody's news.
+fn retained_command(topic: &str, rest: &str, payload: &[u8], retained: bool) -> Output {
+    let mut out = Output::default();
+    let Some((id, command)) = rest.split_once('/') else {
+        return out;
+    };
+    if id.is_empty() || id == "tasmotas" || command.contains('/') {
+        return out;
+    }
+    let present = match (retained, payload.is_empty()) {
+        (true, false) => true,
+        (_, true) => false,
+        (false, false) => return out,
+    };
+    out.changes.push(Change::RetainedCommand {
+        id: id.to_owned(),
+        topic: topic.to_owned(),
+        present,
+    });
+    out
 }
 
 /// The readings of an `ENERGY` object; `None` if it has none.

@@ -22,6 +22,19 @@ pub(crate) fn publish_all(
     port: u16,
     messages: impl IntoIterator<Item = (String, String)>,
 ) -> Result {
+    publish_with(port, messages, false)
+}
+
+/// As [`publish_all`], retained.
+pub(crate) fn publish_retained(port: u16, topic: &str, payload: &str) -> Result {
+    publish_with(port, [(topic.to_owned(), payload.to_owned())], true)
+}
+
+fn publish_with(
+    port: u16,
+    messages: impl IntoIterator<Item = (String, String)>,
+    retain: bool,
+) -> Result {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_millis(100)))?;
     let start = Instant::now();
@@ -51,7 +64,9 @@ pub(crate) fn publish_all(
         }
     }
     for (topic, payload) in messages {
-        client.publish(now(), Publish::new(topic, payload))?;
+        let mut publish = Publish::new(topic, payload);
+        publish.retain = retain;
+        client.publish(now(), publish)?;
         if client.poll_transmit(&mut out) {
             stream.write_all(&out)?;
             out.clear();

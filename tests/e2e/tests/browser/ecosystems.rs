@@ -70,3 +70,37 @@ async fn the_device_cap_holds_under_a_flood_of_fake_ids() {
     })
     .await;
 }
+
+/// The top Tasmota complaint: a retained `cmnd/…/POWER` switches the plug
+/// at every reconnect. The tile flags it and clears it in one click.
+#[tokio::test(flavor = "current_thread")]
+async fn a_retained_command_is_flagged_and_cleared_in_one_click() {
+    with_browser("ghost_switch", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let _devsim = Devsim::start(broker.tcp_port, &["plug1"])?;
+        crate::devsim::publish_retained(broker.tcp_port, "cmnd/plug1/POWER", "ON")?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-ghost").await?;
+        wait_until(browser, "the retained command flagged", || async {
+            Ok(browser
+                .text("retained-plug1")
+                .await?
+                .contains("cmnd/plug1/POWER"))
+        })
+        .await?;
+        browser.click("clear-cmnd/plug1/POWER").await?;
+        wait_until(
+            browser,
+            "the flag to go once the broker confirms",
+            || async {
+                Ok(browser
+                    .client
+                    .find(fantoccini::Locator::Css("[data-testid='retained-plug1']"))
+                    .await
+                    .is_err())
+            },
+        )
+        .await
+    })
+    .await;
+}
