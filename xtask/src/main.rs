@@ -67,10 +67,19 @@ fn demo() -> Result<ExitCode> {
     let run_dir = root.join("target").join("demo");
     step("starting mosquitto (TCP + WebSocket on 127.0.0.1)");
     let broker = Mosquitto::start(&run_dir)?;
-    step("starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip; a Shelly Plug S");
+    step(
+        "starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip; a Shelly Plug S; \
+         a Zigbee2MQTT plug",
+    );
     let devsim = Devsim::start(
         broker.tcp_port,
-        &["kitchen", "desk", "strip:4", "shelly=shellyplug-s-7AECF4"],
+        &[
+            "kitchen",
+            "desk",
+            "strip:4",
+            "shelly=shellyplug-s-7AECF4",
+            "z2m=hall_plug",
+        ],
     )?;
     let port = std::env::var("PLUGBOARD_DEMO_PORT")
         .ok()

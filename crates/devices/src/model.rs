@@ -34,6 +34,8 @@ pub enum Family {
     Tasmota,
     /// Shelly Gen1 (`shellies/<id>/…` topics).
     ShellyGen1,
+    /// Zigbee2MQTT (`zigbee2mqtt/<friendly_name>` JSON).
+    Zigbee2Mqtt,
 }
 
 impl fmt::Display for Family {
@@ -41,6 +43,7 @@ impl fmt::Display for Family {
         f.write_str(match self {
             Self::Tasmota => "Tasmota",
             Self::ShellyGen1 => "Shelly",
+            Self::Zigbee2Mqtt => "Zigbee2MQTT",
         })
     }
 }

@@ -14,6 +14,7 @@
 pub mod shelly;
 pub mod tasmota;
 pub mod tcp;
+pub mod zigbee2mqtt;
 
 use mqtt_client::{LastWill, Publish};
 

@@ -16,10 +16,11 @@ use std::thread;
 use devsim::shelly::ShellyGen1;
 use devsim::tasmota::TasmotaPlug;
 use devsim::tcp::{self, Report};
+use devsim::zigbee2mqtt::Zigbee2MqttPlug;
 use devsim::DeviceModel;
 
 const USAGE: &str =
-    "usage: devsim --broker HOST:PORT [--tasmota TOPIC[:RELAYS]]... [--shelly ID[:RELAYS]]...";
+    "usage: devsim --broker HOST:PORT [--tasmota TOPIC[:RELAYS]]... [--shelly ID[:RELAYS]]... [--z2m NAME]...";
 
 /// A device model that can run on its own thread.
 type Model = Box<dyn DeviceModel + Send>;
@@ -72,6 +73,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(SocketAddr, Vec<Mode
                 let v = value()?;
                 let (topic, relays) = name_and_relays(&v)?;
                 devices.push(Box::new(TasmotaPlug::new(topic, relays)));
+            }
+            "--z2m" => {
+                let v = value()?;
+                let (name, _) = name_and_relays(&v)?;
+                devices.push(Box::new(Zigbee2MqttPlug::new(name)));
             }
             "--shelly" => {
                 let v = value()?;

@@ -281,8 +281,8 @@ impl Devsim {
     }
 
     /// Starts devsim against the broker's TCP port with these devices
-    /// (Tasmota `%topic%[:RELAYS]`, or `shelly=ID[:RELAYS]` for a Shelly
-    /// Gen1) and waits until every one of them is connected and subscribed.
+    /// (Tasmota `%topic%[:RELAYS]`, `shelly=ID[:RELAYS]` for a Shelly Gen1,
+    /// `z2m=NAME` for a Zigbee2MQTT plug) and waits until every one of them is connected and subscribed.
     pub fn start(tcp_port: u16, tasmota: &[&str]) -> io::Result<Self> {
         let binary = Self::binary();
         let mut command = Command::new(&binary);
@@ -290,10 +290,13 @@ impl Devsim {
         for device in tasmota {
             // `shelly=ID[:RELAYS]` is a Shelly Gen1; anything else a Tasmota
             // `%topic%[:RELAYS]`.
-            match device.strip_prefix("shelly=") {
-                Some(shelly) => command.arg("--shelly").arg(shelly),
-                None => command.arg("--tasmota").arg(device),
-            };
+            if let Some(shelly) = device.strip_prefix("shelly=") {
+                command.arg("--shelly").arg(shelly);
+            } else if let Some(name) = device.strip_prefix("z2m=") {
+                command.arg("--z2m").arg(name);
+            } else {
+                command.arg("--tasmota").arg(device);
+            }
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -325,7 +328,10 @@ impl Devsim {
             guard: Guard::new("devsim", child),
         };
         for device in tasmota {
-            let device = device.strip_prefix("shelly=").unwrap_or(device);
+            let device = device
+                .strip_prefix("shelly=")
+                .or_else(|| device.strip_prefix("z2m="))
+                .unwrap_or(device);
             let name = device.split(':').next().unwrap_or(device);
             devsim.wait_for_line(&format!("ready {name}"), Duration::from_secs(10))?;
         }

@@ -3,6 +3,7 @@
 
 mod shelly;
 mod tasmota;
+mod zigbee2mqtt;
 
 use crate::adapter::Adapter;
 
@@ -11,5 +12,6 @@ pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
     vec![
         Box::new(tasmota::Tasmota::default()),
         Box::new(shelly::ShellyGen1::default()),
+        Box::new(zigbee2mqtt::Zigbee2Mqtt::default()),
     ]
 }

@@ -104,3 +104,36 @@ async fn a_retained_command_is_flagged_and_cleared_in_one_click() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_zigbee2mqtt_plug_from_bridge_devices_toggles() {
+    with_browser("zigbee2mqtt", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["z2m=kitchen_plug"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-z2m").await?;
+        // Listed in the retained bridge/devices; its state comes from a get.
+        devsim.wait_for_line(
+            r#"recv kitchen_plug zigbee2mqtt/kitchen_plug/get {"state":""}"#,
+            WAIT,
+        )?;
+        wait_for_state(browser, "state-kitchen_plug-1", "OFF").await?;
+        if browser.text("online-kitchen_plug").await? != "online" {
+            return Err("the plug's availability is not shown".into());
+        }
+        browser.click("toggle-kitchen_plug-1").await?;
+        devsim.wait_for_line(
+            r#"recv kitchen_plug zigbee2mqtt/kitchen_plug/set {"state":"ON"}"#,
+            WAIT,
+        )?;
+        wait_for_state(browser, "state-kitchen_plug-1", "ON").await?;
+        wait_until(browser, "the plug's readings", || async {
+            Ok(browser
+                .text("readings-kitchen_plug")
+                .await?
+                .starts_with("12.5 W · 230 V · 0.054 A"))
+        })
+        .await
+    })
+    .await;
+}
