@@ -3,7 +3,6 @@
 //! with its reason, and two clients fighting over one client id.
 
 use e2e::{BrokerConfig, Devsim, HostileBroker, HostileMode, Mosquitto, StaticServer};
-use fantoccini::Locator;
 
 use crate::harness::*;
 
@@ -24,13 +23,7 @@ async fn a_refused_login_says_to_check_the_credentials() {
         };
         let broker = Mosquitto::start_with(&dir.join("mosquitto"), config)?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
-        browser
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("[data-testid='broker-url']"))
-            .await?;
+        open_page(browser, &server).await?;
         browser.type_into("broker-url", &broker.ws_url()).await?;
         browser.type_into("username", "ann").await?;
         browser.type_into("password", "wrong").await?;
@@ -89,13 +82,7 @@ async fn two_clients_with_one_client_id_are_named_as_the_cause() {
         // devsim reconnects on its own whenever it is pushed out.
         let _twin = Devsim::start(broker.tcp_port, &["twin"])?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
-        browser
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css("[data-testid='broker-url']"))
-            .await?;
+        open_page(browser, &server).await?;
         browser.type_into("broker-url", &broker.ws_url()).await?;
         browser
             .type_into("client-id", "devsim-tasmota-twin")

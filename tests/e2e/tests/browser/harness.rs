@@ -259,12 +259,8 @@ pub(crate) async fn with_browser_args(
     }
 }
 
-pub(crate) async fn connect_with_form(
-    browser: &Browser,
-    server: &StaticServer,
-    broker: &Mosquitto,
-    client_id: &str,
-) -> Result {
+/// Opens the app and waits until its form is there.
+pub(crate) async fn open_page(browser: &Browser, server: &StaticServer) -> Result {
     browser.client.goto(&server.url()).await?;
     browser
         .client
@@ -272,6 +268,16 @@ pub(crate) async fn connect_with_form(
         .at_most(WAIT)
         .for_element(Locator::Css("[data-testid='broker-url']"))
         .await?;
+    Ok(())
+}
+
+pub(crate) async fn connect_with_form(
+    browser: &Browser,
+    server: &StaticServer,
+    broker: &Mosquitto,
+    client_id: &str,
+) -> Result {
+    open_page(browser, server).await?;
     browser.type_into("broker-url", &broker.ws_url()).await?;
     browser.type_into("client-id", client_id).await?;
     browser.click("connect").await?;

@@ -8,14 +8,8 @@ use fantoccini::Locator;
 
 use crate::harness::*;
 
-/// Opens the page and fills the form for a new connection named `name`.
+/// Fills the form (of a page already open) for a new connection `name`.
 async fn fill_form(browser: &Browser, name: &str, url: &str, client_id: &str) -> Result {
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid='broker-url']"))
-        .await?;
     browser.click("new-profile").await?;
     browser.type_into("profile-name", name).await?;
     browser.type_into("broker-url", url).await?;
@@ -49,7 +43,7 @@ async fn profiles_survive_a_reload_without_the_password_unless_asked() {
     with_browser("profiles_reload", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
+        open_page(browser, &server).await?;
         fill_form(browser, "home", &broker.ws_url(), "e2e-home").await?;
         browser.type_into("username", "ann").await?;
         browser.type_into("password", "hunter2-secret").await?;
@@ -86,7 +80,7 @@ async fn export_and_import_carry_profiles_without_passwords() {
     with_browser("profiles_export", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
+        open_page(browser, &server).await?;
         fill_form(browser, "lab", &broker.ws_url(), "e2e-lab").await?;
         browser.type_into("password", "pw-not-exported").await?;
         browser.click("more-settings").await?;
@@ -174,7 +168,7 @@ async fn a_share_link_adds_the_profile_after_asking() {
     with_browser("share_link", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
+        open_page(browser, &server).await?;
         fill_form(browser, "shed", &broker.ws_url(), "e2e-shed").await?;
         browser.click("save-profile").await?;
         browser.click("profile-share-shed").await?;
@@ -207,7 +201,7 @@ async fn two_brokers_at_once_a_plug_on_each_both_toggled() {
         let mut alpha = Devsim::start(a.tcp_port, &["alpha"])?;
         let mut beta = Devsim::start(b.tcp_port, &["beta"])?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
+        open_page(browser, &server).await?;
         fill_form(browser, "A", &a.ws_url(), "e2e-two-a").await?;
         browser.click("connect").await?;
         wait_for_profile_state(browser, "A", "subscribed").await?;
@@ -245,7 +239,7 @@ async fn a_persistent_session_is_resumed_after_a_reload() {
     with_browser("session_resume", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         let server = StaticServer::start(&dist(), 0)?;
-        browser.client.goto(&server.url()).await?;
+        open_page(browser, &server).await?;
         fill_form(browser, "kept", &broker.ws_url(), "e2e-kept-session").await?;
         browser.click("more-settings").await?;
         browser.click("clean-start").await?; // off
