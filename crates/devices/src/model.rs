@@ -34,6 +34,8 @@ pub enum Family {
     Tasmota,
     /// Shelly Gen1 (`shellies/<id>/…` topics).
     ShellyGen1,
+    /// Shelly Gen2+ (`<prefix>/status/switch:<n>`, RPC on `<prefix>/rpc`).
+    ShellyGen2,
     /// Zigbee2MQTT (`zigbee2mqtt/<friendly_name>` JSON).
     Zigbee2Mqtt,
 }
@@ -43,6 +45,7 @@ impl fmt::Display for Family {
         f.write_str(match self {
             Self::Tasmota => "Tasmota",
             Self::ShellyGen1 => "Shelly",
+            Self::ShellyGen2 => "Shelly Gen2",
             Self::Zigbee2Mqtt => "Zigbee2MQTT",
         })
     }

@@ -2,6 +2,7 @@
 //! [`crate::Adapter`], and one line in [`all`].
 
 mod shelly;
+mod shelly_gen2;
 mod tasmota;
 mod zigbee2mqtt;
 
@@ -12,6 +13,7 @@ pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
     vec![
         Box::new(tasmota::Tasmota::default()),
         Box::new(shelly::ShellyGen1::default()),
+        Box::new(shelly_gen2::ShellyGen2),
         Box::new(zigbee2mqtt::Zigbee2Mqtt::default()),
     ]
 }
