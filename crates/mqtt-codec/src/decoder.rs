@@ -161,18 +161,25 @@ impl Decoder {
         let buffered = self.buf.len();
         let end = buffered + bytes.len();
         while self.unchecked < end {
-            // The header may begin in the buffer (a few bytes of it arrived
-            // with the last chunk) and end in `bytes`.
-            let mut header = [0u8; MAX_HEADER_LEN];
             let available = (end - self.unchecked).min(MAX_HEADER_LEN);
-            for (i, byte) in header[..available].iter_mut().enumerate() {
-                let at = self.unchecked + i;
-                *byte = match at.checked_sub(buffered) {
-                    Some(in_bytes) => bytes[in_bytes],
-                    None => self.buf[at],
-                };
-            }
-            let header_end = match FixedHeader::parse(&header[..available]) {
+            let mut joined = [0u8; MAX_HEADER_LEN];
+            let header = match self.unchecked.checked_sub(buffered) {
+                // Usually the header lies in `bytes`: read it there.
+                Some(at) => &bytes[at..at + available],
+                // It began in the buffer (a few bytes of it arrived with the
+                // last chunk) and ends in `bytes`: join the two.
+                None => {
+                    for (i, byte) in joined[..available].iter_mut().enumerate() {
+                        let at = self.unchecked + i;
+                        *byte = match at.checked_sub(buffered) {
+                            Some(in_bytes) => bytes[in_bytes],
+                            None => self.buf[at],
+                        };
+                    }
+                    &joined[..available]
+                }
+            };
+            let header_end = match FixedHeader::parse(header) {
                 Ok(None) => break,
                 Ok(Some(h)) if h.packet_len() <= self.max_packet_size => {
                     self.unchecked += h.packet_len();
