@@ -29,6 +29,10 @@ pub struct Dashboard {
     connection: ConnectionId,
     router: Router,
     devices: BTreeMap<DeviceKey, Device>,
+    /// The outlets with a toggle pending, and when each times out: so the
+    /// deadline and the timeout need not walk every device (which the app
+    /// asks for after every message).
+    pending: BTreeMap<(DeviceKey, u8), u64>,
     max_devices: usize,
     /// Ids not shown (over the cap, or too long), remembered up to a bound.
     ignored: BTreeSet<String>,
@@ -51,6 +55,7 @@ impl Dashboard {
             connection,
             router,
             devices: BTreeMap::new(),
+            pending: BTreeMap::new(),
             max_devices: DEFAULT_MAX_DEVICES,
             ignored: BTreeSet::new(),
             queries: VecDeque::new(),
@@ -131,7 +136,13 @@ impl Dashboard {
                 match change {
                     Change::Seen { .. } => {}
                     Change::Online { online, .. } => device.online = Some(online),
-                    Change::Outlet { index, power, .. } => device.outlet_mut(index).report(power),
+                    Change::Outlet { index, power, .. } => {
+                        let outlet = device.outlet_mut(index);
+                        outlet.report(power);
+                        if outlet.pending.is_none() {
+                            self.pending.remove(&(key.clone(), index));
+                        }
+                    }
                     Change::Readings { readings, .. } => device.readings.merge(&readings),
                     Change::RetainedCommand { topic, present, .. } => {
                         device.retained_commands.retain(|t| *t != topic);
@@ -183,6 +194,8 @@ impl Dashboard {
         let outlet = device.outlet_mut(index);
         outlet.pending = Some(Pending { want, since: now });
         outlet.error = None;
+        self.pending
+            .insert((key.clone(), index), now + PENDING_TIMEOUT_MS);
         Some(steps)
     }
 
@@ -209,6 +222,7 @@ impl Dashboard {
             outlet.pending = None;
             outlet.error = Some(reason);
         }
+        self.pending.remove(&(key.clone(), index));
     }
 
     /// Gives up on toggles pending longer than [`PENDING_TIMEOUT_MS`] and
@@ -216,23 +230,28 @@ impl Dashboard {
     pub fn handle_timeout(&mut self, now: u64) -> Update {
         let outputs = self.router.handle_timeout(now);
         let mut update = self.apply(outputs, now);
-        for device in self.devices.values_mut() {
-            let mut touched = false;
-            for outlet in &mut device.outlets {
-                if outlet
-                    .pending
-                    .is_some_and(|p| now >= p.since + PENDING_TIMEOUT_MS)
-                {
-                    outlet.pending = None;
-                    outlet.error = Some(format!(
-                        "no confirmation from the device within {} s",
-                        PENDING_TIMEOUT_MS / 1000
-                    ));
-                    touched = true;
-                }
-            }
-            if touched && !update.changed.contains(&device.key) {
-                update.changed.push(device.key.clone());
+        let due: Vec<(DeviceKey, u8)> = self
+            .pending
+            .iter()
+            .filter(|(_, deadline)| now >= **deadline)
+            .map(|(at, _)| at.clone())
+            .collect();
+        for (key, index) in due {
+            self.pending.remove(&(key.clone(), index));
+            let Some(outlet) = self
+                .devices
+                .get_mut(&key)
+                .and_then(|d| d.outlets.iter_mut().find(|o| o.index == index))
+            else {
+                continue;
+            };
+            outlet.pending = None;
+            outlet.error = Some(format!(
+                "no confirmation from the device within {} s",
+                PENDING_TIMEOUT_MS / 1000
+            ));
+            if !update.changed.contains(&key) {
+                update.changed.push(key);
             }
         }
         update
@@ -240,10 +259,9 @@ impl Dashboard {
 
     /// When [`Dashboard::handle_timeout`] must next be called, if ever.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.devices
+        self.pending
             .values()
-            .flat_map(|d| &d.outlets)
-            .filter_map(|o| o.pending.map(|p| p.since + PENDING_TIMEOUT_MS))
+            .copied()
             .chain(self.router.poll_timeout())
             .chain((!self.queries.is_empty()).then_some(self.window.0 + 1_000))
             .min()
