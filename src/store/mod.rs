@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use connections::{Event, Profile, Status, Store};
-use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest, TimedPublish};
+use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
 use leptos::prelude::*;
 use mqtt_client::Publish;
 
@@ -337,7 +337,7 @@ impl AppState {
         let Some(Some(requests)) = requests else {
             return;
         };
-        if let Err(message) = self.send_steps(key.connection, requests) {
+        if let Err(message) = self.send(key.connection, requests) {
             // Not sent (e.g. while reconnecting): say so on the tile now
             // rather than wait for the confirmation timeout.
             let message = format!("not sent: {message}");
@@ -409,23 +409,6 @@ impl AppState {
             }
             _ => {}
         }
-    }
-
-    /// Publishes an action's steps: the first ones at once (an error says
-    /// why it could not start), the later ones when their time comes.
-    fn send_steps(self, connection: ConnectionId, steps: Vec<TimedPublish>) -> Result<(), String> {
-        let (now, later): (Vec<_>, Vec<_>) = steps.into_iter().partition(|s| s.after_ms == 0);
-        self.send(connection, now.into_iter().map(|s| s.request).collect())?;
-        for step in later {
-            set_timeout(
-                move || {
-                    // Too late to tell the tile; the device's own report will.
-                    let _ = self.send(connection, vec![step.request]);
-                },
-                Duration::from_millis(step.after_ms),
-            );
-        }
-        Ok(())
     }
 
     /// Publishes the requests in order; stops at the first that fails.

@@ -35,6 +35,49 @@ pub enum Change {
         /// The new values.
         readings: Readings,
     },
+    /// What the device calls itself.
+    Named {
+        /// Its id.
+        id: String,
+        /// The name to show.
+        name: String,
+    },
+    /// What the device calls one of its outlets.
+    OutletNamed {
+        /// Its id.
+        id: String,
+        /// 1-based outlet number.
+        index: u8,
+        /// The name to show.
+        name: String,
+    },
+    /// How often the device reports on its own: silence for a few periods
+    /// makes it stale.
+    Period {
+        /// Its id.
+        id: String,
+        /// The period, in milliseconds.
+        ms: u64,
+    },
+    /// Something the tile should say about the device.
+    Note {
+        /// Its id.
+        id: String,
+        /// The sentence.
+        note: String,
+    },
+    /// One outlet is gone (its discovery config was cleared).
+    OutletRemoved {
+        /// Its id.
+        id: String,
+        /// 1-based outlet number.
+        index: u8,
+    },
+    /// The device is gone (its discovery config was cleared).
+    Removed {
+        /// Its id.
+        id: String,
+    },
     /// A retained message sits on one of its command topics (`present`),
     /// or was just cleared.
     RetainedCommand {
@@ -55,6 +98,12 @@ impl Change {
             | Self::Online { id, .. }
             | Self::Outlet { id, .. }
             | Self::Readings { id, .. }
+            | Self::Named { id, .. }
+            | Self::OutletNamed { id, .. }
+            | Self::Period { id, .. }
+            | Self::Note { id, .. }
+            | Self::OutletRemoved { id, .. }
+            | Self::Removed { id }
             | Self::RetainedCommand { id, .. } => id,
         }
     }
@@ -84,7 +133,8 @@ pub trait Adapter {
     fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output;
 
     /// What to publish, and when, for `action` on outlet `index` of device
-    /// `id`.
+    /// `id`. An adapter whose devices cannot cycle themselves answers
+    /// [`Action::PowerCycle`] with [`off_then_on`].
     fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish>;
 
     /// The connection is up and subscribed: what to publish so that devices
@@ -103,4 +153,25 @@ pub trait Adapter {
     fn handle_timeout(&mut self, _now: u64) -> Output {
         Output::default()
     }
+}
+
+/// A power-cycle as two commands: off now, on after `off_ms`.
+pub fn off_then_on(
+    adapter: &(impl Adapter + ?Sized),
+    id: &str,
+    index: u8,
+    off_ms: u64,
+    now: u64,
+) -> Vec<TimedPublish> {
+    let mut steps = adapter.action(id, index, Action::Off, now);
+    steps.extend(
+        adapter
+            .action(id, index, Action::On, now)
+            .into_iter()
+            .map(|step| TimedPublish {
+                after_ms: step.after_ms + off_ms,
+                ..step
+            }),
+    );
+    steps
 }

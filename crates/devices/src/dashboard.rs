@@ -6,9 +6,19 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::adapter::{Change, Output};
 use crate::adapters;
 use crate::model::{
-    ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest, TimedPublish,
+    Action, ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest,
     DEFAULT_MAX_DEVICES, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
 };
+
+/// Longest device or outlet name kept, in bytes.
+const MAX_NAME_LEN: usize = 64;
+
+/// Scans (re-announce requests) at most once per this many milliseconds.
+pub const SCAN_INTERVAL_MS: u64 = 5_000;
+
+/// Steps of actions waiting for their time, at most (a broker cannot make
+/// these grow, but a user clicking "all on" on thousands of outlets can).
+const MAX_SCHEDULED: usize = 10_000;
 use crate::router::Router;
 
 /// What [`Dashboard::handle_message`] did.
@@ -16,6 +26,8 @@ use crate::router::Router;
 pub struct Update {
     /// The devices that changed, each once.
     pub changed: Vec<DeviceKey>,
+    /// The devices that are gone (their discovery config was cleared).
+    pub removed: Vec<DeviceKey>,
     /// Publishes to send in reaction (e.g. a state query for a new device).
     pub publish: Vec<PublishRequest>,
 }
@@ -41,6 +53,10 @@ pub struct Dashboard {
     /// When the current one-second window of queries started, and how many
     /// went out in it.
     window: (u64, usize),
+    /// Later steps of actions: when, for which outlet, what.
+    scheduled: Vec<(u64, (DeviceKey, u8), PublishRequest)>,
+    /// The last scan: when, and the topics it asked on.
+    last_scan: Option<(u64, Vec<String>)>,
 }
 
 impl Dashboard {
@@ -60,6 +76,8 @@ impl Dashboard {
             ignored: BTreeSet::new(),
             queries: VecDeque::new(),
             window: (0, 0),
+            scheduled: Vec::new(),
+            last_scan: None,
         }
     }
 
@@ -92,7 +110,27 @@ impl Dashboard {
     /// The connection is up and subscribed: what to publish so that every
     /// ecosystem's devices announce themselves (call after each connect).
     pub fn on_connected(&mut self, now: u64) -> Vec<PublishRequest> {
-        self.router.on_connected(now)
+        let asks = self.router.on_connected(now);
+        self.last_scan = Some((now, asks.iter().map(|a| a.topic.clone()).collect()));
+        asks
+    }
+
+    /// The user asks every ecosystem to announce its devices again: the
+    /// same requests as after a connect, at most once per
+    /// [`SCAN_INTERVAL_MS`]. `Err` says when the next scan is allowed.
+    pub fn scan(&mut self, now: u64) -> Result<Vec<PublishRequest>, u64> {
+        if let Some((at, _)) = self.last_scan {
+            if now < at + SCAN_INTERVAL_MS {
+                return Err(at + SCAN_INTERVAL_MS);
+            }
+        }
+        Ok(self.on_connected(now))
+    }
+
+    /// When devices were last asked to announce themselves, and on which
+    /// topics (for the "nothing appeared" advice).
+    pub fn last_scan(&self) -> Option<(u64, &[String])> {
+        self.last_scan.as_ref().map(|(at, t)| (*at, t.as_slice()))
     }
 
     /// Routes a received message to the adapters that understand it.
@@ -118,8 +156,22 @@ impl Dashboard {
                     id: change.id().to_owned(),
                 };
                 let known = self.devices.contains_key(&key);
-                if !known && matches!(change, Change::RetainedCommand { present: false, .. }) {
-                    // Nothing to unflag on a device never seen.
+                if matches!(change, Change::Removed { .. }) {
+                    if known {
+                        self.remove(&key);
+                        update.changed.retain(|k| *k != key);
+                        update.removed.push(key);
+                    }
+                    continue;
+                }
+                if !known
+                    && matches!(
+                        change,
+                        Change::RetainedCommand { present: false, .. }
+                            | Change::OutletRemoved { .. }
+                    )
+                {
+                    // Nothing to unflag or remove on a device never seen.
                     continue;
                 }
                 if !known && (self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN) {
@@ -133,9 +185,20 @@ impl Dashboard {
                     .devices
                     .entry(key.clone())
                     .or_insert_with(|| Device::new(key.clone()));
+                device.last_seen = Some(now);
                 match change {
-                    Change::Seen { .. } => {}
+                    Change::Seen { .. } | Change::Removed { .. } => {}
                     Change::Online { online, .. } => device.online = Some(online),
+                    Change::Named { name, .. } => device.name = Some(bounded(name)),
+                    Change::OutletNamed { index, name, .. } => {
+                        device.outlet_mut(index).name = Some(bounded(name));
+                    }
+                    Change::Period { ms, .. } => device.period_ms = Some(ms.max(1_000)),
+                    Change::Note { note, .. } => device.note = Some(bounded_to(note, 300)),
+                    Change::OutletRemoved { index, .. } => {
+                        device.outlets.retain(|o| o.index != index);
+                        self.pending.remove(&(key.clone(), index));
+                    }
                     Change::Outlet { index, power, .. } => {
                         let outlet = device.outlet_mut(index);
                         outlet.report(power);
@@ -143,7 +206,12 @@ impl Dashboard {
                             self.pending.remove(&(key.clone(), index));
                         }
                     }
-                    Change::Readings { readings, .. } => device.readings.merge(&readings),
+                    Change::Readings { readings, .. } => {
+                        if let Some(watts) = readings.power_w {
+                            device.record_power(now, watts);
+                        }
+                        device.readings.merge(&readings);
+                    }
                     Change::RetainedCommand { topic, present, .. } => {
                         device.retained_commands.retain(|t| *t != topic);
                         if present && device.retained_commands.len() < 16 {
@@ -178,25 +246,92 @@ impl Dashboard {
         self.queries.drain(..take).collect()
     }
 
-    /// The user asks for `want` on an outlet: returns what to publish, and
-    /// when, and marks the outlet pending. `None` if there is no such
+    /// The user asks for `action` on an outlet: returns what to publish
+    /// now (later steps are kept and released by
+    /// [`Dashboard::handle_timeout`]) and marks the outlet pending: a
+    /// power-cycle waits for Off, then On. `None` if there is no such
     /// device.
     pub fn request(
         &mut self,
         key: &DeviceKey,
         index: u8,
-        want: Power,
+        action: impl Into<Action>,
         now: u64,
-    ) -> Option<Vec<TimedPublish>> {
+    ) -> Option<Vec<PublishRequest>> {
+        self.request_at(key, index, action.into(), now, now)
+    }
+
+    /// Like [`Dashboard::request`], starting at `start` (≥ `now`).
+    fn request_at(
+        &mut self,
+        key: &DeviceKey,
+        index: u8,
+        action: Action,
+        start: u64,
+        now: u64,
+    ) -> Option<Vec<PublishRequest>> {
         let adapter = self.router.adapter(key.family)?;
         let device = self.devices.get_mut(key)?;
-        let steps = adapter.action(&key.id, index, want.into(), now);
+        let steps = adapter.action(&key.id, index, action, start);
+        if steps.is_empty() {
+            return None;
+        }
+        let (pending, deadline) = match action {
+            Action::On => (Pending::new(Power::On, start), start + PENDING_TIMEOUT_MS),
+            Action::Off => (Pending::new(Power::Off, start), start + PENDING_TIMEOUT_MS),
+            Action::PowerCycle { off_ms } => (
+                Pending {
+                    then: Some(Power::On),
+                    cycle: true,
+                    ..Pending::new(Power::Off, start)
+                },
+                start + off_ms + PENDING_TIMEOUT_MS,
+            ),
+        };
         let outlet = device.outlet_mut(index);
-        outlet.pending = Some(Pending { want, since: now });
+        outlet.pending = Some(pending);
         outlet.error = None;
-        self.pending
-            .insert((key.clone(), index), now + PENDING_TIMEOUT_MS);
-        Some(steps)
+        outlet.late = None;
+        self.pending.insert((key.clone(), index), deadline);
+        let mut now_steps = Vec::new();
+        for step in steps {
+            let at = start + step.after_ms;
+            if at <= now {
+                now_steps.push(step.request);
+            } else if self.scheduled.len() < MAX_SCHEDULED {
+                self.scheduled
+                    .push((at, (key.clone(), index), step.request));
+            }
+        }
+        Some(now_steps)
+    }
+
+    /// `action` on several outlets, one after the other `stagger_ms` apart
+    /// (0: all at once) — "all off", or a staggered power-on that spares
+    /// the fuse the inrush of every load at once. Returns what to publish
+    /// now; outlets whose turn has not come show pending from their turn.
+    pub fn request_group(
+        &mut self,
+        outlets: &[(DeviceKey, u8)],
+        action: Action,
+        stagger_ms: u64,
+        now: u64,
+    ) -> Vec<PublishRequest> {
+        let mut now_steps = Vec::new();
+        for (turn, (key, index)) in outlets.iter().enumerate() {
+            let start = now + stagger_ms.saturating_mul(turn as u64);
+            if let Some(steps) = self.request_at(key, *index, action, start, now) {
+                now_steps.extend(steps);
+            }
+        }
+        now_steps
+    }
+
+    /// Forgets a device and everything waiting for it.
+    fn remove(&mut self, key: &DeviceKey) {
+        self.devices.remove(key);
+        self.pending.retain(|(k, _), _| k != key);
+        self.scheduled.retain(|(_, (k, _), _)| k != key);
     }
 
     /// What to publish to clear the retained command on `topic` of a device
@@ -223,6 +358,8 @@ impl Dashboard {
             outlet.error = Some(reason);
         }
         self.pending.remove(&(key.clone(), index));
+        self.scheduled
+            .retain(|(_, (k, i), _)| !(k == key && *i == index));
     }
 
     /// Gives up on toggles pending longer than [`PENDING_TIMEOUT_MS`] and
@@ -230,6 +367,15 @@ impl Dashboard {
     pub fn handle_timeout(&mut self, now: u64) -> Update {
         let outputs = self.router.handle_timeout(now);
         let mut update = self.apply(outputs, now);
+        if self.scheduled.iter().any(|(at, _, _)| *at <= now) {
+            let (due, later) = std::mem::take(&mut self.scheduled)
+                .into_iter()
+                .partition(|(at, _, _)| *at <= now);
+            self.scheduled = later;
+            let mut due: Vec<_> = due;
+            due.sort_by_key(|(at, _, _)| *at);
+            update.publish.extend(due.into_iter().map(|(_, _, r)| r));
+        }
         let due: Vec<(DeviceKey, u8)> = self
             .pending
             .iter()
@@ -245,6 +391,7 @@ impl Dashboard {
             else {
                 continue;
             };
+            outlet.late = outlet.pending.map(|p| p.then.unwrap_or(p.want));
             outlet.pending = None;
             outlet.error = Some(format!(
                 "no confirmation from the device within {} s",
@@ -263,7 +410,25 @@ impl Dashboard {
             .values()
             .copied()
             .chain(self.router.poll_timeout())
+            .chain(self.scheduled.iter().map(|(at, _, _)| *at))
             .chain((!self.queries.is_empty()).then_some(self.window.0 + 1_000))
             .min()
     }
+}
+
+/// A name cut to [`MAX_NAME_LEN`] bytes (at a character boundary).
+fn bounded(name: String) -> String {
+    bounded_to(name, MAX_NAME_LEN)
+}
+
+fn bounded_to(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push('…');
+    }
+    text
 }

@@ -1,6 +1,7 @@
 //! What the tiles show: devices, their outlets and readings, and the
 //! publishes a user's action turns into.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use mqtt_codec::QoS;
@@ -38,6 +39,13 @@ pub enum Family {
     ShellyGen2,
     /// Zigbee2MQTT (`zigbee2mqtt/<friendly_name>` JSON).
     Zigbee2Mqtt,
+    /// Anything announced by Home Assistant MQTT discovery
+    /// (`homeassistant/<component>/…/config`).
+    HomeAssistant,
+    /// NETIO outlets with MQTT-flex (`netio/<device>/output/<n>/…`).
+    Netio,
+    /// A tile the user configured: a state and a command topic.
+    Custom,
 }
 
 impl fmt::Display for Family {
@@ -47,6 +55,9 @@ impl fmt::Display for Family {
             Self::ShellyGen1 => "Shelly",
             Self::ShellyGen2 => "Shelly Gen2",
             Self::Zigbee2Mqtt => "Zigbee2MQTT",
+            Self::HomeAssistant => "Home Assistant",
+            Self::Netio => "NETIO",
+            Self::Custom => "Custom",
         })
     }
 }
@@ -95,7 +106,16 @@ pub enum Action {
     On,
     /// Switch it off.
     Off,
+    /// Off, then on again after `off_ms` (or the device's own delay, where
+    /// the device does the cycle itself).
+    PowerCycle {
+        /// How long to stay off, in milliseconds.
+        off_ms: u64,
+    },
 }
+
+/// How long a power-cycle keeps an outlet off unless configured otherwise.
+pub const DEFAULT_CYCLE_OFF_MS: u64 = 5_000;
 
 impl From<Power> for Action {
     fn from(power: Power) -> Self {
@@ -113,6 +133,23 @@ pub struct Pending {
     pub want: Power,
     /// When it was asked for (caller's milliseconds).
     pub since: u64,
+    /// The state to wait for once `want` is confirmed: a power-cycle waits
+    /// for Off, then On.
+    pub then: Option<Power>,
+    /// Part of a power-cycle (shown as such on the tile).
+    pub cycle: bool,
+}
+
+impl Pending {
+    /// Waiting for `want`, asked at `since`.
+    pub fn new(want: Power, since: u64) -> Self {
+        Self {
+            want,
+            since,
+            then: None,
+            cycle: false,
+        }
+    }
 }
 
 /// One switchable output of a device.
@@ -120,21 +157,29 @@ pub struct Pending {
 pub struct Outlet {
     /// 1-based relay number.
     pub index: u8,
+    /// What the device calls it, if it says.
+    pub name: Option<String>,
     /// The state the device last reported, if it has.
     pub confirmed: Option<Power>,
     /// A toggle in flight.
     pub pending: Option<Pending>,
     /// Why the last toggle failed, until the next one.
     pub error: Option<String>,
+    /// The state a timed-out request asked for: if the device confirms it
+    /// after all, the error goes.
+    pub(crate) late: Option<Power>,
 }
 
 impl Outlet {
-    fn new(index: u8) -> Self {
+    /// An outlet nothing is known about yet.
+    pub fn new(index: u8) -> Self {
         Self {
             index,
+            name: None,
             confirmed: None,
             pending: None,
             error: None,
+            late: None,
         }
     }
 
@@ -142,10 +187,22 @@ impl Outlet {
     pub(crate) fn report(&mut self, power: Power) {
         self.confirmed = Some(power);
         // A report of another state may be an older one still in flight:
-        // only the requested state settles a pending toggle.
-        if self.pending.is_some_and(|p| p.want == power) {
-            self.pending = None;
-            self.error = None;
+        // only the requested state settles a pending toggle. A late
+        // confirmation (after the timeout) clears the error it left.
+        match self.pending {
+            Some(p) if p.want == power => {
+                self.pending = p.then.map(|next| Pending {
+                    want: next,
+                    then: None,
+                    ..p
+                });
+                self.error = None;
+            }
+            None if self.late == Some(power) => {
+                self.late = None;
+                self.error = None;
+            }
+            _ => {}
         }
     }
 }
@@ -183,11 +240,58 @@ impl Readings {
     }
 }
 
+/// Power samples a device keeps for its sparkline, at most.
+pub const HISTORY_LEN: usize = 120;
+
+/// How far back the sparkline reaches, in milliseconds.
+pub const HISTORY_MS: u64 = 10 * 60 * 1_000;
+
+/// How many reporting periods may pass without a message before a device
+/// is shown stale.
+pub const STALE_PERIODS: u64 = 3;
+
+/// Whether a device is there, fused from its will / availability messages
+/// and how long it has been quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Liveness {
+    /// Reporting as expected.
+    Live,
+    /// Nothing heard for longer than [`STALE_PERIODS`] of its periods.
+    Stale,
+    /// Its will or availability topic says it is gone.
+    Offline,
+    /// Known only from a discovery message so far.
+    Unknown,
+}
+
+impl fmt::Display for Liveness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Live => "live",
+            Self::Stale => "stale",
+            Self::Offline => "offline",
+            Self::Unknown => "unknown",
+        })
+    }
+}
+
 /// A device as its tile shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
     /// Identity.
     pub key: DeviceKey,
+    /// What the device calls itself (Tasmota `FriendlyName`, HA `name`,
+    /// Zigbee2MQTT friendly name), if it says.
+    pub name: Option<String>,
+    /// When anything was last heard from it (caller's milliseconds).
+    pub last_seen: Option<u64>,
+    /// How often it reports on its own, if known (telemetry period).
+    pub period_ms: Option<u64>,
+    /// Something the tile should say about it (e.g. an unsupported
+    /// template).
+    pub note: Option<String>,
+    /// Recent active power, oldest first: (when, W).
+    pub power_history: VecDeque<(u64, f64)>,
     /// Online as the device's last will / birth message says, if known.
     pub online: Option<bool>,
     /// Outputs, sorted by index.
@@ -203,6 +307,11 @@ impl Device {
     pub(crate) fn new(key: DeviceKey) -> Self {
         Self {
             key,
+            name: None,
+            last_seen: None,
+            period_ms: None,
+            note: None,
+            power_history: VecDeque::new(),
             online: None,
             outlets: Vec::new(),
             readings: Readings::default(),
@@ -225,6 +334,47 @@ impl Device {
     /// The outlet with this index.
     pub fn outlet(&self, index: u8) -> Option<&Outlet> {
         self.outlets.iter().find(|o| o.index == index)
+    }
+
+    /// Live, stale or offline at `now`: an explicit offline wins; then
+    /// silence for [`STALE_PERIODS`] of its period; then any sign of life.
+    pub fn liveness(&self, now: u64) -> Liveness {
+        if self.online == Some(false) {
+            return Liveness::Offline;
+        }
+        if let (Some(seen), Some(period)) = (self.last_seen, self.period_ms) {
+            if now.saturating_sub(seen) > period.saturating_mul(STALE_PERIODS) {
+                return Liveness::Stale;
+            }
+        }
+        if self.online == Some(true) || !self.awaiting_state() {
+            Liveness::Live
+        } else {
+            Liveness::Unknown
+        }
+    }
+
+    /// Known (from discovery, a will, a name) but nothing reported yet: the
+    /// tile says "waiting for state" rather than show an empty card.
+    pub fn awaiting_state(&self) -> bool {
+        self.outlets.iter().all(|o| o.confirmed.is_none()) && self.readings == Readings::default()
+    }
+
+    /// Records a power reading for the sparkline, dropping what is older
+    /// than [`HISTORY_MS`] or beyond [`HISTORY_LEN`] samples.
+    pub(crate) fn record_power(&mut self, now: u64, watts: f64) {
+        if !watts.is_finite() {
+            return;
+        }
+        self.power_history.push_back((now, watts));
+        while self.power_history.len() > HISTORY_LEN
+            || self
+                .power_history
+                .front()
+                .is_some_and(|(t, _)| now.saturating_sub(*t) > HISTORY_MS)
+        {
+            self.power_history.pop_front();
+        }
     }
 }
 

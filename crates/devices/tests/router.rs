@@ -108,11 +108,15 @@ fn an_action_is_a_timed_sequence_from_the_adapter() {
         family: Family::Tasmota,
         id: "b".into(),
     };
-    let steps = d.request(&key, 1, Power::On, 100).unwrap();
-    let plan: Vec<_> = steps
-        .iter()
-        .map(|s| (s.after_ms, s.request.topic.as_str()))
-        .collect();
-    assert_eq!(plan, [(0, "probe/b/set/1"), (500, "probe/b/get")]);
+    let now: Vec<_> = d.request(&key, 1, Power::On, 100).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].topic, "probe/b/set/1");
     assert!(d.device(&key).unwrap().outlet(1).unwrap().pending.is_some());
+    // The later step is kept and released when its time comes.
+    assert_eq!(d.poll_timeout(), Some(600));
+    assert!(d.handle_timeout(599).publish.is_empty());
+    let later: Vec<_> = d.handle_timeout(600).publish;
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].topic, "probe/b/get");
+    assert!(d.handle_timeout(700).publish.is_empty());
 }

@@ -77,12 +77,9 @@ fn a_toggle_commands_the_relay_counted_from_zero() {
     let mut d = Dashboard::new(ConnectionId(1));
     d.handle_message("shellies/shelly25-1/relay/1", b"off", false, 0);
     let steps = d.request(&key("shelly25-1"), 2, Power::On, 0).unwrap();
-    assert_eq!(
-        steps[0].request.topic,
-        "shellies/shelly25-1/relay/1/command"
-    );
-    assert_eq!(steps[0].request.payload, b"on");
-    assert!(!steps.is_empty() && steps[0].after_ms == 0);
+    assert_eq!(steps[0].topic, "shellies/shelly25-1/relay/1/command");
+    assert_eq!(steps[0].payload, b"on");
+    assert!(!steps.is_empty());
     d.handle_message("shellies/shelly25-1/relay/1", b"on", false, 0);
     let outlet = d
         .device(&key("shelly25-1"))

@@ -59,8 +59,8 @@ fn a_toggle_is_a_switch_set_rpc() {
         0,
     );
     let steps = d.request(&key(PLUS), 1, Power::On, 42).unwrap();
-    assert_eq!(steps[0].request.topic, format!("{PLUS}/rpc"));
-    let rpc: serde_json::Value = serde_json::from_slice(&steps[0].request.payload).unwrap();
+    assert_eq!(steps[0].topic, format!("{PLUS}/rpc"));
+    let rpc: serde_json::Value = serde_json::from_slice(&steps[0].payload).unwrap();
     assert_eq!(rpc["method"], "Switch.Set");
     assert_eq!(rpc["params"], serde_json::json!({"id": 0, "on": true}));
     assert_eq!(rpc["src"], "plugboard");

@@ -99,8 +99,8 @@ fn toggle_is_pending_until_the_device_confirms() {
     let mut d = dashboard();
     d.handle_message("stat/plug1/POWER", b"OFF", false, 0);
     let publish = d.request(&key("plug1"), 1, Power::On, 1_000).unwrap();
-    assert_eq!(publish[0].request.topic, "cmnd/plug1/POWER");
-    assert_eq!(publish[0].request.payload, b"ON");
+    assert_eq!(publish[0].topic, "cmnd/plug1/POWER");
+    assert_eq!(publish[0].payload, b"ON");
     let outlet = d.device(&key("plug1")).unwrap().outlet(1).unwrap().clone();
     assert_eq!(outlet.confirmed, Some(Power::Off));
     assert!(outlet.pending.is_some());
@@ -124,8 +124,8 @@ fn relay_two_uses_its_own_command_topic() {
     let mut d = dashboard();
     d.handle_message("stat/strip/POWER2", b"ON", false, 0);
     let publish = d.request(&key("strip"), 2, Power::Off, 0).unwrap();
-    assert_eq!(publish[0].request.topic, "cmnd/strip/POWER2");
-    assert_eq!(publish[0].request.payload, b"OFF");
+    assert_eq!(publish[0].topic, "cmnd/strip/POWER2");
+    assert_eq!(publish[0].payload, b"OFF");
 }
 
 #[test]

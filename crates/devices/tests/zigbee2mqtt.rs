@@ -86,8 +86,8 @@ fn commands_go_to_set_with_the_property_of_the_outlet() {
         0,
     );
     let steps = d.request(&key("double"), 2, Power::On, 0).unwrap();
-    assert_eq!(steps[0].request.topic, "zigbee2mqtt/double/set");
-    assert_eq!(steps[0].request.payload, br#"{"state_l2":"ON"}"#);
+    assert_eq!(steps[0].topic, "zigbee2mqtt/double/set");
+    assert_eq!(steps[0].payload, br#"{"state_l2":"ON"}"#);
 }
 
 #[test]

@@ -125,12 +125,9 @@ fn OutletRow(
     let state = use_app_state();
     let outlet = move || {
         device.with(|d| {
-            d.outlet(index).cloned().unwrap_or(Outlet {
-                index,
-                confirmed: None,
-                pending: None,
-                error: None,
-            })
+            d.outlet(index)
+                .cloned()
+                .unwrap_or_else(|| Outlet::new(index))
         })
     };
     let confirmed = {

@@ -1,6 +1,8 @@
 //! The device ecosystems. Adding one: a new file here implementing
 //! [`crate::Adapter`], and one line in [`all`].
 
+mod homeassistant;
+mod netio;
 mod shelly;
 mod shelly_gen2;
 mod tasmota;
@@ -15,5 +17,7 @@ pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
         Box::new(shelly::ShellyGen1::default()),
         Box::new(shelly_gen2::ShellyGen2),
         Box::new(zigbee2mqtt::Zigbee2Mqtt::default()),
+        Box::<homeassistant::HomeAssistant>::default(),
+        Box::<netio::Netio>::default(),
     ]
 }

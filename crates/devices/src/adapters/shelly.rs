@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::adapter::{Adapter, Change, Output};
+use crate::adapter::{off_then_on, Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
 const SUBSCRIPTIONS: &[&str] = &[
@@ -169,10 +169,11 @@ impl Adapter for ShellyGen1 {
         vec![PublishRequest::new("shellies/command", "announce")]
     }
 
-    fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {
+    fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish> {
         let payload = match action {
             Action::On => "on",
             Action::Off => "off",
+            Action::PowerCycle { off_ms } => return off_then_on(self, id, index, off_ms, now),
         };
         let relay = index.saturating_sub(1);
         vec![TimedPublish::now(PublishRequest::new(

@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use crate::adapter::{Adapter, Change, Output};
+use crate::adapter::{off_then_on, Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
 
 /// Where the devices' RPC replies go (`src`); nobody needs to read them:
@@ -91,6 +91,9 @@ impl Adapter for ShellyGen2 {
     }
 
     fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish> {
+        if let Action::PowerCycle { off_ms } = action {
+            return off_then_on(self, id, index, off_ms, now);
+        }
         let request = serde_json::json!({
             "id": now % 1_000_000_000,
             "src": SOURCE,

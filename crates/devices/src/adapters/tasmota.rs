@@ -22,7 +22,7 @@
 //! - Every device also listens on the group topic, default `tasmotas`:
 //!   `cmnd/tasmotas/STATE` asks them all at once (sent after each connect).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::adapter::{Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
@@ -33,6 +33,8 @@ const SUBSCRIPTIONS: &[&str] = &[
     "tele/+/SENSOR",
     "stat/+/+",
     "cmnd/+/+",
+    "tasmota/discovery/+/config",
+    "tasmota/discovery/+/sensors",
 ];
 
 /// The Tasmota adapter. It remembers which devices it has seen, to ask a
@@ -40,6 +42,11 @@ const SUBSCRIPTIONS: &[&str] = &[
 #[derive(Debug, Default)]
 pub(crate) struct Tasmota {
     known: BTreeSet<String>,
+    /// When each device last sent `tele/<t>/STATE`: the gap between two
+    /// is its `TelePeriod`.
+    tele_at: BTreeMap<String, u64>,
+    /// Native discovery: MAC → topic, to place `…/sensors` messages.
+    macs: BTreeMap<String, String>,
 }
 
 impl Adapter for Tasmota {
@@ -51,20 +58,23 @@ impl Adapter for Tasmota {
         SUBSCRIPTIONS.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, _now: u64) -> Output {
+    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output {
         if let Some(rest) = topic.strip_prefix("cmnd/") {
             return retained_command(topic, rest, payload, retained);
+        }
+        if let Some(rest) = topic.strip_prefix("tasmota/discovery/") {
+            return self.discovery(rest, payload);
         }
         let Some(message) = parse(topic, payload) else {
             return Output::default();
         };
         let id = message.device.to_owned();
         let mut out = Output::default();
-        if self.known.len() < MAX_TRACKED && self.known.insert(id.clone()) {
-            // A new device: ask it for its state so the tile is not blank.
-            out.publish.push(query(&id));
-        }
+        self.ask_if_new(&id, &mut out);
         out.changes.push(Change::Seen { id: id.clone() });
+        if topic.starts_with("tele/") && topic.ends_with("/STATE") {
+            self.learn_period(&id, now, &mut out);
+        }
         match message.kind {
             Kind::Online(online) => out.changes.push(Change::Online { id, online }),
             Kind::Power(states) => {
@@ -91,8 +101,117 @@ impl Adapter for Tasmota {
         let want = match action {
             Action::On => Power::On,
             Action::Off => Power::Off,
+            Action::PowerCycle { off_ms } => {
+                // The device times the cycle itself (`Delay` is in tenths
+                // of a second), so it completes even if the page closes.
+                let tenths = off_ms.div_ceil(100).clamp(1, 36_000);
+                let relay = power_topic(id, index);
+                let relay = relay.rsplit('/').next().unwrap_or("POWER");
+                return vec![TimedPublish::now(PublishRequest::new(
+                    format!("cmnd/{id}/Backlog"),
+                    format!("{relay} OFF; Delay {tenths}; {relay} ON"),
+                ))];
+            }
         };
         vec![TimedPublish::now(command(id, index, want))]
+    }
+}
+
+impl Tasmota {
+    /// A device seen for the first time is asked for its state, so its
+    /// tile is not blank.
+    fn ask_if_new(&mut self, id: &str, out: &mut Output) {
+        if self.known.len() < MAX_TRACKED && !self.known.contains(id) {
+            self.known.insert(id.to_owned());
+            out.publish.push(query(id));
+        }
+    }
+
+    /// `TelePeriod` is the gap between two `tele/<t>/STATE` (10 s to 1 h on
+    /// Tasmota; gaps outside that are a restart or a query's answer).
+    fn learn_period(&mut self, id: &str, now: u64, out: &mut Output) {
+        let last = if self.tele_at.len() < MAX_TRACKED || self.tele_at.contains_key(id) {
+            self.tele_at.insert(id.to_owned(), now)
+        } else {
+            None
+        };
+        if let Some(gap) = last.map(|t| now.saturating_sub(t)) {
+            if (1_000..=3_600_000).contains(&gap) {
+                out.changes.push(Change::Period {
+                    id: id.to_owned(),
+                    ms: gap,
+                });
+            }
+        }
+    }
+
+    /// Native discovery (`SetOption19 0`): `tasmota/discovery/<MAC>/config`
+    /// names the device (`dn`), its topic (`t`), its relays (`rl`, 1 = a
+    /// relay) and their friendly names (`fn`); `…/sensors` carries a
+    /// `SENSOR`-like `sn` object.
+    fn discovery(&mut self, rest: &str, payload: &[u8]) -> Output {
+        let mut out = Output::default();
+        let Some((mac, leaf)) = rest.split_once('/') else {
+            return out;
+        };
+        let Ok(json) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return out;
+        };
+        match leaf {
+            "config" => {
+                let Some(id) = json
+                    .get("t")
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|t| !t.is_empty() && !t.contains(['/', '+', '#']))
+                else {
+                    return out;
+                };
+                let id = id.to_owned();
+                if self.macs.len() < MAX_TRACKED || self.macs.contains_key(mac) {
+                    self.macs.insert(mac.to_owned(), id.clone());
+                }
+                self.ask_if_new(&id, &mut out);
+                out.changes.push(Change::Seen { id: id.clone() });
+                if let Some(name) = json.get("dn").and_then(serde_json::Value::as_str) {
+                    out.changes.push(Change::Named {
+                        id: id.clone(),
+                        name: name.to_owned(),
+                    });
+                }
+                let relays = json.get("rl").and_then(serde_json::Value::as_array);
+                let names = json.get("fn").and_then(serde_json::Value::as_array);
+                for (at, kind) in relays.into_iter().flatten().enumerate().take(32) {
+                    if kind.as_u64() != Some(1) {
+                        continue;
+                    }
+                    let name = names
+                        .and_then(|n| n.get(at))
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default();
+                    out.changes.push(Change::OutletNamed {
+                        id: id.clone(),
+                        index: at as u8 + 1,
+                        name: name.to_owned(),
+                    });
+                }
+                // A config comes from a running device.
+                out.changes.push(Change::Online { id, online: true });
+            }
+            "sensors" => {
+                let Some(id) = self.macs.get(mac).cloned() else {
+                    return out;
+                };
+                if let Some(readings) = json
+                    .get("sn")
+                    .and_then(|sn| sn.get("ENERGY"))
+                    .and_then(energy)
+                {
+                    out.changes.push(Change::Readings { id, readings });
+                }
+            }
+            _ => {}
+        }
+        out
     }
 }
 

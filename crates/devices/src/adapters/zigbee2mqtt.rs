@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::adapter::{Adapter, Change, Output};
+use crate::adapter::{off_then_on, Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
 const BASE: &str = "zigbee2mqtt";
@@ -198,7 +198,7 @@ impl Adapter for Zigbee2Mqtt {
         }
     }
 
-    fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {
+    fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish> {
         let switches = self.switches_of(id);
         let Some(switch) = switches.get(usize::from(index.saturating_sub(1))) else {
             return Vec::new();
@@ -206,6 +206,7 @@ impl Adapter for Zigbee2Mqtt {
         let value = match action {
             Action::On => &switch.value_on,
             Action::Off => &switch.value_off,
+            Action::PowerCycle { off_ms } => return off_then_on(self, id, index, off_ms, now),
         };
         let payload = serde_json::json!({ switch.property.as_str(): value }).to_string();
         vec![TimedPublish::now(PublishRequest::new(
