@@ -7,7 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use connections::{
-    ConnectionId, Diagnosis, Event, Link, Publish, SendError, Settings, Supervisor, Transport,
+    ConnectionId, Diagnosis, Event, Link, Publish, SendError, Settings, SubscribeFilter,
+    Supervisor, Transport,
 };
 use gloo_timers::callback::Timeout;
 use wasm_bindgen_futures::spawn_local;
@@ -109,6 +110,11 @@ impl Connections {
     /// The browser went offline or came back.
     pub fn set_online(&self, online: bool) {
         run(&self.0, |s, now| s.set_online(online, now));
+    }
+
+    /// Adds filters to `id` (now if connected, else at the next connect).
+    pub fn subscribe_more(&self, id: ConnectionId, filters: Vec<SubscribeFilter>) {
+        run(&self.0, |s, now| s.subscribe_more(id, now, filters));
     }
 
     /// Publishes on `id` once it is ready.

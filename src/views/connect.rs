@@ -64,8 +64,12 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
             n => n.to_owned(),
         };
         let will_topic = will_topic.get_untracked();
+        // Arranged on the dashboard, not in this form: carried over.
+        let kept = state.saved(&id).unwrap_or_default();
         Profile {
             id: id.clone(),
+            layout: kept.layout,
+            custom_tiles: kept.custom_tiles,
             name: name_text,
             url: url_text,
             client_id: client_id.get_untracked().trim().to_owned(),

@@ -17,6 +17,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod doctor;
+mod layout;
 mod profile;
 mod supervisor;
 mod transport;
@@ -24,6 +25,10 @@ mod transport;
 pub use mqtt_client::{ConnectOptions, Protocol, Publish, QoS, ReasonCode, SubscribeFilter};
 
 pub use crate::doctor::{check_url, Cause, Diagnosis, PageContext};
+pub use crate::layout::{
+    add_custom_tile, CustomTile, CustomTileError, DeviceLayout, Layout, LayoutError, Section,
+    MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
+};
 pub use crate::profile::{
     from_share_fragment, share_fragment, Profile, ProfileError, Store, Version, Will, MAX_DOCUMENT,
     MAX_PROFILES, SCHEMA,

@@ -15,6 +15,7 @@ use mqtt_client::{Bytes, ConnectOptions, LastWill, QoS, SubscribeFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::doctor::{check_url, PageContext};
+use crate::layout::{CustomTile, Layout, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES};
 use crate::supervisor::{Settings, VersionChoice};
 
 /// The schema this version writes.
@@ -57,6 +58,10 @@ pub struct Profile {
     pub will: Option<Will>,
     /// Filters to subscribe to besides the device topics.
     pub subscriptions: Vec<String>,
+    /// How the user arranged this broker's devices.
+    pub layout: Layout,
+    /// Tiles the user made for devices no adapter knows.
+    pub custom_tiles: Vec<CustomTile>,
 }
 
 impl Default for Profile {
@@ -75,6 +80,8 @@ impl Default for Profile {
             version: Version::Auto,
             will: None,
             subscriptions: Vec::new(),
+            layout: Layout::default(),
+            custom_tiles: Vec::new(),
         }
     }
 }
@@ -176,6 +183,31 @@ impl Profile {
             if !mqtt_codec::is_valid_topic_filter(filter) {
                 return Err(invalid(format!("\"{filter}\" is not a valid topic filter")));
             }
+        }
+        if self.custom_tiles.len() > MAX_CUSTOM_TILES {
+            return Err(invalid(format!(
+                "it has more than {MAX_CUSTOM_TILES} custom tiles"
+            )));
+        }
+        for tile in &self.custom_tiles {
+            tile.check()
+                .map_err(|e| invalid(format!("custom tile \"{}\": {e}", tile.name)))?;
+        }
+        if self.layout.devices.len() > MAX_LAYOUT_DEVICES {
+            return Err(invalid(format!(
+                "its layout arranges more than {MAX_LAYOUT_DEVICES} devices"
+            )));
+        }
+        let long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > MAX_LABEL);
+        if self
+            .layout
+            .devices
+            .iter()
+            .any(|d| long(&d.name) || long(&d.group) || d.key.len() > 256 || d.protected.len() > 64)
+        {
+            return Err(invalid(format!(
+                "its layout has a name longer than {MAX_LABEL} characters"
+            )));
         }
         Ok(())
     }

@@ -237,6 +237,12 @@ struct Connection {
     protocol: Protocol,
     /// This engine was asked to subscribe (it renews from then on).
     subscribe_sent: bool,
+    /// Filters added by [`Supervisor::subscribe_more`] while they could not
+    /// be sent: sent at the next connect.
+    deferred: Vec<SubscribeFilter>,
+    /// This session's subscriptions were confirmed once: a later SUBSCRIBE
+    /// (more filters) does not make the connection "not ready" again.
+    confirmed_once: bool,
     link: Option<Link>,
     /// The current link finished its handshake.
     opened: bool,
@@ -409,6 +415,44 @@ impl<T: Transport> Supervisor<T> {
         }
     }
 
+    /// Adds filters to a connection (a device convention learned a state
+    /// topic; the user added a tile): subscribed at once if connected, else
+    /// at the next connect, and renewed by the engine from then on. Filters
+    /// it already has are skipped. Once the session's first subscriptions
+    /// are confirmed, more of them do not hold back publishing.
+    pub fn subscribe_more(&mut self, id: ConnectionId, now: u64, filters: Vec<SubscribeFilter>) {
+        let Some((mut cx, conn)) = self.cx(id) else {
+            return;
+        };
+        let mut new: Vec<SubscribeFilter> = Vec::new();
+        for filter in filters {
+            let known = conn
+                .settings
+                .subscriptions
+                .iter()
+                .chain(&new)
+                .any(|f| f.filter == filter.filter);
+            if !known {
+                new.push(filter);
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        conn.settings.subscriptions.extend(new.iter().cloned());
+        if !conn.subscribe_sent {
+            // The first SUBSCRIBE, at connect, takes them all.
+            return;
+        }
+        let connected = matches!(conn.status, Status::Connected { .. });
+        if !connected || conn.client.subscribe(now, new.clone()).is_err() {
+            conn.deferred.extend(new);
+            return;
+        }
+        conn.show_connected(&mut cx, now);
+        conn.pump(&mut cx, now);
+    }
+
     /// Publishes on `id`, once it is ready (connected, subscriptions
     /// confirmed).
     pub fn publish(
@@ -575,6 +619,8 @@ impl Connection {
             client,
             protocol,
             subscribe_sent: false,
+            deferred: Vec::new(),
+            confirmed_once: false,
             link: None,
             opened: false,
             handshake_deadline: None,
@@ -766,6 +812,14 @@ impl Connection {
         self.attempts = 0;
         self.connected_at = Some(now);
         self.session_present = session_present;
+        self.confirmed_once = false;
+        if self.subscribe_sent && !self.deferred.is_empty() {
+            let more = std::mem::take(&mut self.deferred);
+            // On failure they wait for the next connect again.
+            if self.client.subscribe(now, more.clone()).is_err() {
+                self.deferred = more;
+            }
+        }
         // Once per engine: from then on the engine renews them itself (or
         // the broker kept them), and a pending SUBSCRIBE is resent by it.
         if !self.subscribe_sent && !self.settings.subscriptions.is_empty() {
@@ -809,7 +863,7 @@ impl Connection {
         } else if self.suback_deadline.is_none() {
             self.suback_deadline = Some(now + self.settings.options.response_timeout_ms);
         }
-        let subscriptions = if self.client.subscribing() {
+        let subscriptions = if self.client.subscribing() && !self.confirmed_once {
             Subscriptions::Pending
         } else if !self.refused.is_empty() {
             Subscriptions::Refused(self.refused.clone())
@@ -818,6 +872,9 @@ impl Connection {
         } else {
             Subscriptions::Granted
         };
+        if !matches!(subscriptions, Subscriptions::Pending) {
+            self.confirmed_once = true;
+        }
         let status = Status::Connected {
             protocol: self.protocol,
             session_present: self.session_present,
@@ -876,6 +933,7 @@ impl Connection {
             // The MQTT 5 attempt's error says nothing about 3.1.1.
             self.protocol_errors = 0;
             self.subscribe_sent = false;
+            self.deferred.clear();
             self.notice = Some(
                 "This broker speaks MQTT 3.1.1 only (it turned down MQTT 5); using 3.1.1.".into(),
             );

@@ -795,3 +795,74 @@ fn a_subscribe_never_answered_gives_the_connection_up_and_retries() {
     assert!(what.contains("SUBSCRIBE"), "{what}");
     assert!(matches!(bed.status(A), Status::Reconnecting { .. }));
 }
+
+/// Device conventions learn state topics as they go (Home Assistant
+/// discovery, custom tiles): more filters join a live connection without
+/// holding back publishing, and one already there is not asked twice.
+#[test]
+fn more_filters_join_a_ready_connection_and_survive_a_reconnect() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    bed.sup.subscribe_more(
+        A,
+        bed.now,
+        vec![
+            SubscribeFilter::new("stat/+/+", QoS::AtMostOnce),
+            SubscribeFilter::new("devsim/kettle/state", QoS::AtMostOnce),
+        ],
+    );
+    let sent = bed.sent();
+    let [Packet::Subscribe(sub)] = &sent[..] else {
+        panic!("expected one SUBSCRIBE: {sent:?}");
+    };
+    let filters: Vec<_> = sub.filters.iter().map(|f| f.filter.as_str()).collect();
+    assert_eq!(filters, ["devsim/kettle/state"], "only the new one");
+    assert!(bed.sup.is_ready(A), "publishing is not held back");
+    bed.answer(
+        link,
+        SubAck {
+            packet_id: sub.packet_id,
+            properties: Properties::default(),
+            reason_codes: vec![ReasonCode::GRANTED_QOS_0],
+        },
+    );
+    // Nothing new: nothing sent.
+    bed.sup.subscribe_more(
+        A,
+        bed.now,
+        vec![SubscribeFilter::new("devsim/kettle/state", QoS::AtMostOnce)],
+    );
+    assert!(bed.sent().is_empty());
+
+    // Lost: a filter added while reconnecting goes out at the next connect.
+    bed.now += 60_000;
+    bed.sup.handle_closed(link, bed.now, 1006, "");
+    bed.sup.subscribe_more(
+        A,
+        bed.now,
+        vec![SubscribeFilter::new("devsim/lamp/state", QoS::AtMostOnce)],
+    );
+    bed.advance();
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    let sent = bed.sent();
+    let mut asked: Vec<String> = sent
+        .iter()
+        .filter_map(|p| match p {
+            Packet::Subscribe(s) => Some(s.filters.iter().map(|f| f.filter.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    asked.sort();
+    assert_eq!(
+        asked,
+        [
+            "devsim/kettle/state",
+            "devsim/lamp/state",
+            "stat/+/+",
+            "tele/+/LWT"
+        ],
+        "{sent:?}"
+    );
+}

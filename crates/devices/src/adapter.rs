@@ -59,7 +59,8 @@ pub enum Change {
         /// The period, in milliseconds.
         ms: u64,
     },
-    /// Something the tile should say about the device.
+    /// Something the tile should say about the device (empty: nothing
+    /// any more).
     Note {
         /// Its id.
         id: String,
@@ -116,6 +117,10 @@ pub struct Output {
     pub changes: Vec<Change>,
     /// Publishes to send in reaction (a state query for a new device, …).
     pub publish: Vec<PublishRequest>,
+    /// Topic filters the adapter needs from now on, besides its
+    /// [`Adapter::subscriptions`] (a state topic a discovery config named):
+    /// the router routes them to it, and the connection subscribes to them.
+    pub subscribe: Vec<String>,
 }
 
 /// One device ecosystem: its topics in, device changes out; a user's

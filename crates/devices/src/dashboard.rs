@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::adapter::{Change, Output};
-use crate::adapters;
+use crate::adapters::{self, custom::Custom, custom::CustomTile};
 use crate::model::{
     Action, ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest,
     DEFAULT_MAX_DEVICES, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
@@ -30,6 +30,9 @@ pub struct Update {
     pub removed: Vec<DeviceKey>,
     /// Publishes to send in reaction (e.g. a state query for a new device).
     pub publish: Vec<PublishRequest>,
+    /// Filters the connection must subscribe to from now on (a state
+    /// topic a discovery config named).
+    pub subscribe: Vec<String>,
 }
 
 /// All devices seen on one connection, bounded: at most `max_devices`
@@ -84,6 +87,24 @@ impl Dashboard {
     /// Shows at most `max` devices on this connection.
     pub fn set_max_devices(&mut self, max: usize) {
         self.max_devices = max;
+    }
+
+    /// Uses these custom tiles from now on: tiles no longer configured go,
+    /// new ones appear when their state arrives. Returns the filters to
+    /// subscribe to that the connection did not need before, and the
+    /// devices removed.
+    pub fn set_custom_tiles(&mut self, tiles: Vec<CustomTile>) -> (Vec<String>, Vec<DeviceKey>) {
+        let gone: Vec<DeviceKey> = self
+            .devices
+            .keys()
+            .filter(|k| k.family == Family::Custom && !tiles.iter().any(|t| t.name == k.id))
+            .cloned()
+            .collect();
+        for key in &gone {
+            self.remove(key);
+        }
+        let subscribe = self.router.replace(Box::new(Custom::new(tiles)));
+        (subscribe, gone)
     }
 
     /// How many device ids were not shown (over the cap, or invalid); at
@@ -148,6 +169,7 @@ impl Dashboard {
     fn apply(&mut self, outputs: Vec<(Family, Output)>, now: u64) -> Update {
         let mut update = Update::default();
         for (family, output) in outputs {
+            update.subscribe.extend(output.subscribe);
             let mut turned_away = false;
             for change in output.changes {
                 let key = DeviceKey {
@@ -194,7 +216,9 @@ impl Dashboard {
                         device.outlet_mut(index).name = Some(bounded(name));
                     }
                     Change::Period { ms, .. } => device.period_ms = Some(ms.max(1_000)),
-                    Change::Note { note, .. } => device.note = Some(bounded_to(note, 300)),
+                    Change::Note { note, .. } => {
+                        device.note = (!note.is_empty()).then(|| bounded_to(note, 300));
+                    }
                     Change::OutletRemoved { index, .. } => {
                         device.outlets.retain(|o| o.index != index);
                         self.pending.remove(&(key.clone(), index));

@@ -25,9 +25,10 @@ mod router;
 pub use mqtt_codec::QoS;
 
 pub use crate::adapter::{off_then_on, Adapter, Change, Output};
+pub use crate::adapters::custom::CustomTile;
 pub use crate::dashboard::{Dashboard, Update, SCAN_INTERVAL_MS};
 pub use crate::model::{
-    Action, ConnectionId, Device, DeviceKey, Family, Liveness, Outlet, Pending, Power,
+    sparkline, Action, ConnectionId, Device, DeviceKey, Family, Liveness, Outlet, Pending, Power,
     PublishRequest, Readings, TimedPublish, DEFAULT_CYCLE_OFF_MS, DEFAULT_MAX_DEVICES, HISTORY_LEN,
     HISTORY_MS, MAX_ID_LEN, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND, STALE_PERIODS,
 };

@@ -434,3 +434,34 @@ impl TimedPublish {
         }
     }
 }
+
+/// The points of an SVG polyline drawing `history` (when, value) in a
+/// `width` × `height` box: time left to right over the samples' span,
+/// values bottom (the lowest, or 0) to top (the highest). `None` for fewer
+/// than two samples.
+pub fn sparkline(history: &VecDeque<(u64, f64)>, width: f64, height: f64) -> Option<String> {
+    if history.len() < 2 {
+        return None;
+    }
+    let (t0, t1) = (history.front()?.0, history.back()?.0);
+    let span = (t1.saturating_sub(t0)).max(1) as f64;
+    let low = history
+        .iter()
+        .map(|s| s.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(0.0);
+    let high = history
+        .iter()
+        .map(|s| s.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let range = if high > low { high - low } else { 1.0 };
+    let points: Vec<String> = history
+        .iter()
+        .map(|(t, v)| {
+            let x = (t - t0) as f64 / span * width;
+            let y = height - (v - low) / range * height;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    Some(points.join(" "))
+}

@@ -240,3 +240,19 @@ fn a_scan_asks_every_ecosystem_at_most_every_few_seconds() {
     assert_eq!(d.scan(SCAN_INTERVAL_MS).unwrap().len(), asks.len());
     assert_eq!(d.last_scan().unwrap().0, SCAN_INTERVAL_MS);
 }
+
+#[test]
+fn a_sparkline_spans_its_box() {
+    let history: std::collections::VecDeque<(u64, f64)> =
+        [(1_000, 0.0), (2_000, 50.0), (3_000, 100.0)].into();
+    assert_eq!(
+        devices::sparkline(&history, 100.0, 20.0).unwrap(),
+        "0.0,20.0 50.0,10.0 100.0,0.0"
+    );
+    let flat: std::collections::VecDeque<(u64, f64)> = [(0, 5.0), (0, 5.0)].into();
+    assert!(
+        devices::sparkline(&flat, 100.0, 20.0).is_some(),
+        "no division by zero"
+    );
+    assert!(devices::sparkline(&[(0, 1.0)].into(), 100.0, 20.0).is_none());
+}

@@ -18,11 +18,22 @@ impl Adapter for Probe {
     }
 
     fn subscriptions(&self) -> Vec<String> {
-        vec!["probe/+/state".into(), "probe/all/#".into()]
+        vec![
+            "probe/+/state".into(),
+            "probe/all/#".into(),
+            "probe/learn/#".into(),
+        ]
     }
 
     fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
         self.seen.borrow_mut().push(topic.to_owned());
+        if let Some(learned) = topic.strip_prefix("probe/learn/") {
+            // A discovery-like message naming a topic to hear from now on.
+            return Output {
+                subscribe: vec![learned.to_owned(), learned.to_owned()],
+                ..Output::default()
+            };
+        }
         let id = topic.split('/').nth(1).unwrap_or_default().to_owned();
         let power = if payload == b"1" {
             Power::On
@@ -38,7 +49,7 @@ impl Adapter for Probe {
                 },
                 Change::Online { id, online: true },
             ],
-            publish: vec![],
+            ..Output::default()
         }
     }
 
@@ -62,7 +73,10 @@ fn messages_reach_the_adapter_whose_filter_matches() {
     let probe = Probe::default();
     let seen = probe.seen.clone();
     let mut d = Dashboard::with_router(ConnectionId(3), Router::new(vec![Box::new(probe)]));
-    assert_eq!(d.subscriptions(), ["probe/+/state", "probe/all/#"]);
+    assert_eq!(
+        d.subscriptions(),
+        ["probe/+/state", "probe/all/#", "probe/learn/#"]
+    );
     for topic in [
         "probe/a/state",
         "probe/a/other",
@@ -119,4 +133,26 @@ fn an_action_is_a_timed_sequence_from_the_adapter() {
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].topic, "probe/b/get");
     assert!(d.handle_timeout(700).publish.is_empty());
+}
+
+#[test]
+fn a_topic_an_adapter_learns_is_routed_to_it_and_subscribed_once() {
+    let probe = Probe::default();
+    let seen = probe.seen.clone();
+    let mut d = Dashboard::with_router(ConnectionId(1), Router::new(vec![Box::new(probe)]));
+    // Not routed before it is learned.
+    d.handle_message("elsewhere/kettle", b"1", false, 0);
+    assert!(seen.borrow().is_empty());
+    let update = d.handle_message("probe/learn/elsewhere/kettle", b"", false, 0);
+    assert_eq!(
+        update.subscribe,
+        ["elsewhere/kettle"],
+        "new filters, each once"
+    );
+    assert!(d.subscriptions().contains(&"elsewhere/kettle".to_owned()));
+    d.handle_message("elsewhere/kettle", b"1", false, 0);
+    assert_eq!(seen.borrow().last().unwrap(), "elsewhere/kettle");
+    // Learned again: nothing new to subscribe to.
+    let update = d.handle_message("probe/learn/elsewhere/kettle", b"", false, 0);
+    assert!(update.subscribe.is_empty());
 }

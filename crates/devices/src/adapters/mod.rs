@@ -1,6 +1,7 @@
 //! The device ecosystems. Adding one: a new file here implementing
 //! [`crate::Adapter`], and one line in [`all`].
 
+pub(crate) mod custom;
 mod homeassistant;
 mod netio;
 mod shelly;
@@ -19,5 +20,6 @@ pub(crate) fn all() -> Vec<Box<dyn Adapter>> {
         Box::new(zigbee2mqtt::Zigbee2Mqtt::default()),
         Box::<homeassistant::HomeAssistant>::default(),
         Box::<netio::Netio>::default(),
+        Box::<custom::Custom>::default(),
     ]
 }
