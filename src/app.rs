@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::store::{
     name_from_url, new_profile_id, provide_app_state, random_client_id, AppState, LinkOffer,
 };
-use crate::views::{ConnectPanel, DashboardView, ProfilesPanel, StatusBadge};
+use crate::views::{ConnectPanel, DashboardView, NetioFlexGenerator, ProfilesPanel, StatusBadge};
 
 /// The whole app.
 #[component]
@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
             <ProfilesPanel />
             <ConnectPanel />
             <DashboardView />
+            <NetioFlexGenerator />
         </main>
     }
 }

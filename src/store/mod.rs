@@ -5,12 +5,15 @@
 mod persist;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use connections::{Event, Profile, Status, Store};
-use devices::{ConnectionId, Dashboard, Device, DeviceKey, Power, PublishRequest};
+use connections::{Event, Layout, LayoutError, Profile, Status, Store, SubscribeFilter};
+use devices::{
+    Action, ConnectionId, CustomTile, Dashboard, Device, DeviceKey, Power, PublishRequest,
+    DEFAULT_CYCLE_OFF_MS,
+};
+use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use mqtt_client::Publish;
+use mqtt_client::{Publish, QoS};
 
 use crate::transport::session::Connections;
 use crate::transport::{now_ms, page_context};
@@ -77,7 +80,12 @@ pub struct AppState {
     dashboards: StoredValue<HashMap<ConnectionId, Dashboard>, LocalStorage>,
     connections: StoredValue<Option<Connections>, LocalStorage>,
     /// The dashboards' one timer, and the deadline it is armed for.
-    pending_timer: StoredValue<Option<(u64, TimeoutHandle)>>,
+    pending_timer: StoredValue<Option<(u64, Timeout)>, LocalStorage>,
+    /// The page's clock for "last seen" and staleness, ticking each second.
+    pub clock: RwSignal<u64>,
+    /// Per connection: when devices were last asked to announce
+    /// themselves, and on which topics.
+    pub scans: RwSignal<HashMap<ConnectionId, (u64, Vec<String>)>>,
     /// Device ids not shown on any connection (over the cap, or invalid).
     pub ignored_devices: RwSignal<usize>,
 }
@@ -99,12 +107,16 @@ impl AppState {
             tiles: StoredValue::new(HashMap::new()),
             dashboards: StoredValue::new_local(HashMap::new()),
             connections: StoredValue::new_local(None),
-            pending_timer: StoredValue::new(None),
+            pending_timer: StoredValue::new_local(None),
+            clock: RwSignal::new(now_ms()),
+            scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
         };
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));
         state.watch_network();
+        // One clock for every tile's "last seen"; lives as long as the page.
+        Interval::new(1_000, move || state.clock.set(now_ms())).forget();
         state
     }
 
@@ -205,6 +217,7 @@ impl AppState {
     pub fn connect_profile(self, profile: Profile) {
         let id = profile.id.clone();
         let connection = self.connection_of(&id);
+        self.apply_custom_tiles(connection, &profile);
         let filters = self
             .dashboards
             .with_value(|d| d.get(&connection).map(Dashboard::subscriptions))
@@ -327,28 +340,229 @@ impl AppState {
     /// The user flipped an outlet: ask for the opposite of the confirmed
     /// state (or ON if unknown) and show it pending.
     pub fn toggle(self, key: &DeviceKey, index: u8) {
-        let now = now_ms();
-        let requests = self.dashboards.try_update_value(|all| {
-            let d = all.get_mut(&key.connection)?;
-            let current = d.device(key)?.outlet(index).and_then(|o| o.confirmed);
-            let want = current.map_or(Power::On, Power::toggled);
-            d.request(key, index, want, now)
+        let current = self.dashboards.with_value(|all| {
+            all.get(&key.connection)?
+                .device(key)?
+                .outlet(index)
+                .and_then(|o| o.confirmed)
         });
-        let Some(Some(requests)) = requests else {
+        let want = current.map_or(Power::On, Power::toggled);
+        self.act(key, index, want.into());
+    }
+
+    /// Power-cycles an outlet: off, then on after the default delay (or
+    /// the device's own).
+    pub fn power_cycle(self, key: &DeviceKey, index: u8) {
+        self.act(
+            key,
+            index,
+            Action::PowerCycle {
+                off_ms: DEFAULT_CYCLE_OFF_MS,
+            },
+        );
+    }
+
+    /// Runs `action` on one outlet, showing it pending (or why it could not
+    /// start).
+    pub fn act(self, key: &DeviceKey, index: u8, action: Action) {
+        self.group(vec![(key.clone(), index)], action, 0);
+    }
+
+    /// Runs `action` on several outlets, `stagger_ms` apart.
+    pub fn group(self, outlets: Vec<(DeviceKey, u8)>, action: Action, stagger_ms: u64) {
+        let now = now_ms();
+        let mut by_connection: Vec<(ConnectionId, Vec<(DeviceKey, u8)>)> = Vec::new();
+        for (key, index) in outlets {
+            match by_connection.iter_mut().find(|(c, _)| *c == key.connection) {
+                Some((_, list)) => list.push((key, index)),
+                None => by_connection.push((key.connection, vec![(key, index)])),
+            }
+        }
+        for (connection, outlets) in by_connection {
+            let requests = self
+                .dashboards
+                .try_update_value(|all| {
+                    all.get_mut(&connection)
+                        .map(|d| d.request_group(&outlets, action, stagger_ms, now))
+                })
+                .flatten()
+                .unwrap_or_default();
+            if let Err(message) = self.send(connection, requests) {
+                // Not sent (e.g. while reconnecting): say so on the tile now
+                // rather than wait for the confirmation timeout.
+                let message = format!("not sent: {message}");
+                self.dashboards.update_value(|all| {
+                    if let Some(d) = all.get_mut(&connection) {
+                        for (key, index) in &outlets {
+                            d.fail_request(key, *index, message.clone());
+                        }
+                    }
+                });
+            }
+            let mut seen: Vec<&DeviceKey> = Vec::new();
+            for (key, _) in &outlets {
+                if !seen.contains(&key) {
+                    seen.push(key);
+                    self.refresh(key);
+                }
+            }
+        }
+        self.arm_pending_timer();
+    }
+
+    /// Asks every ecosystem on `connection` to announce its devices again.
+    /// `Err` says why not (too soon, not connected).
+    pub fn scan(self, connection: ConnectionId) -> Result<usize, String> {
+        let now = now_ms();
+        let asks = self
+            .dashboards
+            .try_update_value(|all| all.get_mut(&connection).map(|d| d.scan(now)))
+            .flatten()
+            .ok_or("no such connection")?
+            .map_err(|at| {
+                format!(
+                    "asked {} s ago; again in {} s",
+                    devices::SCAN_INTERVAL_MS.saturating_sub(at.saturating_sub(now)) / 1_000,
+                    at.saturating_sub(now).div_ceil(1_000)
+                )
+            })?;
+        let count = asks.len();
+        self.note_scan(connection);
+        self.send(connection, asks)?;
+        Ok(count)
+    }
+
+    fn note_scan(self, connection: ConnectionId) {
+        let scan = self.dashboards.with_value(|all| {
+            all.get(&connection)
+                .and_then(|d| d.last_scan().map(|(at, t)| (at, t.to_vec())))
+        });
+        if let Some(scan) = scan {
+            self.scans.update(|s| _ = s.insert(connection, scan));
+        }
+    }
+
+    /// The connection a profile's devices come from, if it has been used.
+    pub fn connection_for(self, profile_id: &str) -> Option<ConnectionId> {
+        self.ids
+            .with_value(|ids| ids.iter().find(|(p, _)| p == profile_id).map(|(_, c)| *c))
+    }
+
+    /// The profile id behind a connection.
+    pub fn profile_id_of(self, connection: ConnectionId) -> Option<String> {
+        self.profile_of(connection)
+    }
+
+    /// The layout of a connection's profile.
+    pub fn layout(self, connection: ConnectionId) -> Layout {
+        self.profile_of(connection)
+            .and_then(|id| self.saved(&id))
+            .map(|p| p.layout)
+            .unwrap_or_default()
+    }
+
+    /// Changes the layout of a connection's profile and saves it.
+    pub fn arrange(
+        self,
+        connection: ConnectionId,
+        change: impl FnOnce(&mut Layout) -> Result<(), LayoutError>,
+    ) -> Result<(), String> {
+        let id = self
+            .profile_of(connection)
+            .ok_or("this broker is not saved")?;
+        let mut profile = self.saved(&id).ok_or("this broker is not saved")?;
+        change(&mut profile.layout).map_err(|e| e.to_string())?;
+        if self.save_profile(profile) {
+            Ok(())
+        } else {
+            Err("could not be saved".into())
+        }
+    }
+
+    /// Adds (or replaces) a custom tile on a saved profile, and shows it.
+    pub fn save_custom_tile(
+        self,
+        profile_id: &str,
+        tile: connections::CustomTile,
+        replace: bool,
+    ) -> Result<(), String> {
+        let mut profile = self.saved(profile_id).ok_or("save the connection first")?;
+        connections::add_custom_tile(&mut profile.custom_tiles, tile, replace)
+            .map_err(|e| e.to_string())?;
+        if !self.save_profile(profile.clone()) {
+            return Err("could not be saved".into());
+        }
+        let connection = self.connection_of(profile_id);
+        self.apply_custom_tiles(connection, &profile);
+        Ok(())
+    }
+
+    /// Removes a custom tile from a saved profile.
+    pub fn remove_custom_tile(self, profile_id: &str, name: &str) {
+        let Some(mut profile) = self.saved(profile_id) else {
             return;
         };
-        if let Err(message) = self.send(key.connection, requests) {
-            // Not sent (e.g. while reconnecting): say so on the tile now
-            // rather than wait for the confirmation timeout.
-            let message = format!("not sent: {message}");
-            self.dashboards.update_value(|all| {
-                if let Some(d) = all.get_mut(&key.connection) {
-                    d.fail_request(key, index, message);
-                }
+        profile.custom_tiles.retain(|t| t.name != name);
+        if self.save_profile(profile.clone()) {
+            let connection = self.connection_of(profile_id);
+            self.apply_custom_tiles(connection, &profile);
+        }
+    }
+
+    /// Hands a profile's custom tiles to its dashboard; subscribes to what
+    /// they need.
+    fn apply_custom_tiles(self, connection: ConnectionId, profile: &Profile) {
+        let tiles = profile
+            .custom_tiles
+            .iter()
+            .map(|t| CustomTile {
+                name: t.name.clone(),
+                state_topic: t.state_topic.clone(),
+                command_topic: t.command_topic.clone(),
+                payload_on: t.payload_on.clone(),
+                payload_off: t.payload_off.clone(),
+                json_path: t.json_path.clone(),
+            })
+            .collect();
+        let result = self
+            .dashboards
+            .try_update_value(|all| all.get_mut(&connection).map(|d| d.set_custom_tiles(tiles)))
+            .flatten();
+        if let Some((subscribe, gone)) = result {
+            self.apply(
+                connection,
+                devices::Update {
+                    removed: gone,
+                    subscribe,
+                    ..devices::Update::default()
+                },
+            );
+        }
+    }
+
+    /// Shows what a dashboard update says: changed and removed tiles, the
+    /// publishes it asks for, the topics to subscribe to.
+    fn apply(self, connection: ConnectionId, update: devices::Update) {
+        for key in &update.changed {
+            self.refresh(key);
+        }
+        for key in &update.removed {
+            self.tiles.update_value(|t| _ = t.remove(key));
+            self.device_keys.update(|keys| keys.retain(|k| k != key));
+        }
+        if !update.subscribe.is_empty() {
+            let filters = update
+                .subscribe
+                .into_iter()
+                .map(|f| SubscribeFilter::new(f, QoS::AtMostOnce))
+                .collect();
+            self.with_connections(|c| {
+                c.subscribe_more(connections::ConnectionId(connection.0), filters)
             });
         }
-        self.refresh(key);
-        self.arm_pending_timer();
+        // A state query for a new device: if it cannot go out now, the
+        // device's own reports will fill the tile.
+        let _ = self.send(connection, update.publish);
     }
 
     fn on_event(self, event: Event) {
@@ -373,6 +587,7 @@ impl AppState {
                         })
                         .flatten()
                         .unwrap_or_default();
+                    self.note_scan(connection);
                     let _ = self.send(connection, asks);
                 }
             }
@@ -392,12 +607,7 @@ impl AppState {
                     })
                     .flatten()
                     .unwrap_or_default();
-                for key in &update.changed {
-                    self.refresh(key);
-                }
-                // A state query for a new device: if it cannot go out now,
-                // the device's own reports will fill the tile.
-                let _ = self.send(connection, update.publish);
+                self.apply(connection, update);
                 // Queued queries, a device cap reached.
                 self.arm_pending_timer();
                 let ignored = self
@@ -465,37 +675,31 @@ impl AppState {
             return;
         }
         if let Some((_, timer)) = self.pending_timer.try_update_value(Option::take).flatten() {
-            timer.clear();
+            timer.cancel();
         }
         let Some(deadline) = deadline else {
             return;
         };
-        let delay = Duration::from_millis(deadline.saturating_sub(now_ms()));
-        let timer = set_timeout_with_handle(
-            move || {
-                // Spent: the next deadline is armed afresh, even if equal.
-                self.pending_timer.set_value(None);
-                let now = now_ms();
-                let updates = self
-                    .dashboards
-                    .try_update_value(|all| {
-                        all.iter_mut()
-                            .map(|(c, d)| (*c, d.handle_timeout(now)))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
-                for (connection, update) in updates {
-                    for key in &update.changed {
-                        self.refresh(key);
-                    }
-                    let _ = self.send(connection, update.publish);
-                }
-                self.arm_pending_timer();
-            },
-            delay,
-        );
-        self.pending_timer
-            .set_value(timer.ok().map(|timer| (deadline, timer)));
+        let delay = deadline.saturating_sub(now_ms()).min(u64::from(u32::MAX)) as u32;
+        // gloo's Timeout owns its closure and frees it when dropped.
+        let timer = Timeout::new(delay, move || {
+            // Spent: the next deadline is armed afresh, even if equal.
+            self.pending_timer.set_value(None);
+            let now = now_ms();
+            let updates = self
+                .dashboards
+                .try_update_value(|all| {
+                    all.iter_mut()
+                        .map(|(c, d)| (*c, d.handle_timeout(now)))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            for (connection, update) in updates {
+                self.apply(connection, update);
+            }
+            self.arm_pending_timer();
+        });
+        self.pending_timer.set_value(Some((deadline, timer)));
     }
 }
 

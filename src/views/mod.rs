@@ -2,10 +2,12 @@
 
 mod connect;
 mod dashboard;
+mod netio_flex;
 mod profiles;
 mod status;
 
 pub use connect::ConnectPanel;
 pub use dashboard::DashboardView;
+pub use netio_flex::NetioFlexGenerator;
 pub use profiles::ProfilesPanel;
 pub use status::StatusBadge;

@@ -1,12 +1,22 @@
-//! One device: name, online state, and a toggle per outlet.
+//! One device: its name, whether it is live, its readings with a sparkline,
+//! a toggle and a power-cycle per outlet, group actions, and the user's
+//! arrangement (name, group, order, hidden, protected outlets).
 
-use devices::{DeviceKey, Outlet, Power};
+use devices::{Action, Device, DeviceKey, Liveness, Outlet, Power};
 use leptos::prelude::*;
 
-use crate::store::use_app_state;
+use crate::store::{use_app_state, AppState};
 
-/// A device tile. Reads only its own signal, so one message re-renders one
-/// tile.
+/// Outlets of a staggered power-on start this far apart.
+const STAGGER_MS: u64 = 1_000;
+
+/// The key a layout knows a device by.
+pub(crate) fn layout_key(key: &DeviceKey) -> String {
+    format!("{}/{}", key.family, key.id)
+}
+
+/// A device tile. Reads only its own signal (and the page clock for "last
+/// seen"), so one message re-renders one tile.
 #[component]
 pub fn Tile(
     /// The device shown.
@@ -15,18 +25,57 @@ pub fn Tile(
     let state = use_app_state();
     let device = state.tile(&key)?;
     let id = key.id.clone();
-    let online = {
-        let device = device.clone();
-        move || match device.with(|d| d.online) {
-            Some(true) => "online",
-            Some(false) => "offline",
-            None => "unknown",
+    let lkey = layout_key(&key);
+    let layout = {
+        let lkey = lkey.clone();
+        move || {
+            // Tracks the profiles: a rename re-renders the header only.
+            state.profiles.track();
+            state.layout(key.connection).get(&lkey).cloned()
         }
     };
-    let online_attr = online.clone();
+    let title = {
+        let device = device.clone();
+        let layout = layout.clone();
+        let id = id.clone();
+        move || {
+            layout()
+                .and_then(|l| l.name)
+                .or_else(|| device.with(|d| d.name.clone()))
+                .unwrap_or_else(|| id.clone())
+        }
+    };
+    let liveness = {
+        let device = device.clone();
+        move || device.with(|d| d.liveness(state.clock.get()))
+    };
+    let chip = {
+        let liveness = liveness.clone();
+        let device = device.clone();
+        move || match liveness() {
+            Liveness::Live => "live",
+            Liveness::Stale => "stale",
+            Liveness::Offline => "offline",
+            Liveness::Unknown if device.with(Device::awaiting_state) => "waiting",
+            Liveness::Unknown => "unknown",
+        }
+    };
+    let seen = {
+        let device = device.clone();
+        move || {
+            let now = state.clock.get();
+            device
+                .with(|d| d.last_seen)
+                .map(|at| format!("seen {}", ago(now.saturating_sub(at))))
+        }
+    };
     let readings = {
         let device = device.clone();
         move || device.with(|d| readings_text(&d.readings))
+    };
+    let spark = {
+        let device = device.clone();
+        move || device.with(|d| devices::sparkline(&d.power_history, 120.0, 24.0))
     };
     // Keyed by index only: a state change updates the row in place, so a
     // focused switch keeps keyboard focus.
@@ -34,11 +83,21 @@ pub fn Tile(
         let device = device.clone();
         move || device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<u8>>())
     };
+    let multi = {
+        let device = device.clone();
+        move || device.with(|d| d.outlets.len() > 1)
+    };
     let tile_id = id.clone();
+    let chip_attr = chip.clone();
+    let subtitle = {
+        let title = title.clone();
+        let id = id.clone();
+        move || (title() != id).then(|| id.clone())
+    };
     Some(view! {
-        <article class="tile" data-testid=format!("tile-{id}") data-online=online_attr>
+        <article class="tile" data-testid=format!("tile-{id}") data-online=chip_attr>
             <header>
-                <h2>{id.clone()}</h2>
+                <h2 data-testid=format!("title-{id}")>{title.clone()}</h2>
                 <span class="family">{key.family.to_string()}</span>
                 {
                     let connection = key.connection;
@@ -47,8 +106,28 @@ pub fn Tile(
                         <span class="broker" data-testid=tid.clone()>{name}</span>
                     })
                 }
-                <span class="online" data-testid=format!("online-{id}")>{online}</span>
+                <span class="online" data-testid=format!("online-{id}")>{chip}</span>
             </header>
+            <p class="sub">
+                {move || subtitle().map(|s| view! { <code class="id">{s}</code> " · " })}
+                <span data-testid=format!("seen-{id}")>{seen}</span>
+            </p>
+            {
+                let device = device.clone();
+                let tid = format!("waiting-{id}");
+                move || device.with(Device::awaiting_state).then(|| view! {
+                    <p class="info" data-testid=tid.clone()>
+                        "Waiting for state: the device is known but has not reported yet."
+                    </p>
+                })
+            }
+            {
+                let device = device.clone();
+                let tid = format!("note-{id}");
+                move || device.with(|d| d.note.clone()).map(|note| view! {
+                    <p class="warning" data-testid=tid.clone()>{note}</p>
+                })
+            }
             {
                 let tid = format!("readings-{id}");
                 move || readings().map(|text| view! {
@@ -56,45 +135,99 @@ pub fn Tile(
                 })
             }
             {
-                let device = device.clone();
-                let key = key.clone();
-                let tid = format!("retained-{id}");
-                move || {
-                    let topics = device.with(|d| d.retained_commands.clone());
-                    (!topics.is_empty()).then(|| {
-                        let key = key.clone();
-                        view! {
-                            <div class="warning ghost" role="alert" data-testid=tid.clone()>
-                                {topics.into_iter().map(|topic| {
-                                    let key = key.clone();
-                                    let t = topic.clone();
-                                    view! {
-                                        <p>
-                                            "A retained command sits on " <code>{topic.clone()}</code>
-                                            ": the device repeats it at every reconnect (\"ghost switching\"). "
-                                            <button type="button" data-testid=format!("clear-{topic}")
-                                                on:click=move |_| state.clear_retained(&key, &t)>"Clear it"</button>
-                                        </p>
-                                    }
-                                }).collect_view()}
-                            </div>
-                        }
-                    })
-                }
+                let tid = format!("spark-{id}");
+                move || spark().map(|points| view! {
+                    <svg class="spark" viewBox="0 0 120 24" width="120" height="24"
+                        role="img" aria-label="power over the last minutes" data-testid=tid.clone()>
+                        <polyline points=points fill="none" stroke="currentColor" stroke-width="1.5" />
+                    </svg>
+                })
             }
+            <RetainedFlags key=key.clone() device=device.clone() />
             <ul class="outlets">
                 <For
                     each=outlets
                     key=|index: &u8| *index
-                    children=move |index| {
-                        view! {
-                            <OutletRow key=key.clone() device=device.clone() tile_id=tile_id.clone() index />
+                    children={
+                        let key = key.clone();
+                        let device = device.clone();
+                        let title = title.clone();
+                        move |index| {
+                            view! {
+                                <OutletRow key=key.clone() device=device.clone()
+                                    tile_id=tile_id.clone() index title=title.clone() />
+                            }
                         }
                     }
                 />
             </ul>
+            {
+                let key = key.clone();
+                let device = device.clone();
+                let id = id.clone();
+                move || multi().then(|| {
+                    let all = {
+                        let key = key.clone();
+                        let device = device.clone();
+                        move || device.with(|d| {
+                            d.outlets.iter().map(|o| (key.clone(), o.index)).collect::<Vec<_>>()
+                        })
+                    };
+                    let all2 = all.clone();
+                    view! {
+                        <div class="group-actions">
+                            <button type="button" data-testid=format!("all-off-{id}")
+                                on:click=move |_| state.group(all(), Action::Off, 0)>"All off"</button>
+                            <button type="button" data-testid=format!("all-on-{id}")
+                                title="One outlet per second, to spare the fuse the inrush of every load at once"
+                                on:click=move |_| state.group(all2(), Action::On, STAGGER_MS)>
+                                "All on, staggered"</button>
+                        </div>
+                    }
+                })
+            }
+            <Arrange key=key.clone() device=device.clone() />
         </article>
     })
+}
+
+/// "3 s ago", "2 min ago", "1 h ago".
+fn ago(ms: u64) -> String {
+    let s = ms / 1_000;
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3_599 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3_600),
+    }
+}
+
+/// Retained messages on command topics, each with a one-click clear.
+#[component]
+fn RetainedFlags(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
+    let state = use_app_state();
+    let tid = format!("retained-{}", key.id);
+    move || {
+        let topics = device.with(|d| d.retained_commands.clone());
+        (!topics.is_empty()).then(|| {
+            let key = key.clone();
+            view! {
+                <div class="warning ghost" role="alert" data-testid=tid.clone()>
+                    {topics.into_iter().map(|topic| {
+                        let key = key.clone();
+                        let t = topic.clone();
+                        view! {
+                            <p>
+                                "A retained command sits on " <code>{topic.clone()}</code>
+                                ": the device repeats it at every reconnect (\"ghost switching\"). "
+                                <button type="button" data-testid=format!("clear-{topic}")
+                                    on:click=move |_| state.clear_retained(&key, &t)>"Clear it"</button>
+                            </p>
+                        }
+                    }).collect_view()}
+                </div>
+            }
+        })
+    }
 }
 
 /// "60.0 W · 230 V · 0.261 A · today 0.123 kWh · total 12.345 kWh", with
@@ -113,14 +246,32 @@ fn readings_text(r: &devices::Readings) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
-/// One outlet: its confirmed state, a pending marker, and the switch. Its
-/// parts follow the device's signal, so the row is never rebuilt.
+/// Asks before switching a protected outlet.
+fn confirmed_by_user(state: AppState, key: &DeviceKey, index: u8, what: &str) -> bool {
+    if !state
+        .layout(key.connection)
+        .is_protected(&layout_key(key), index)
+    {
+        return true;
+    }
+    window()
+        .confirm_with_message(&format!(
+            "Outlet {index} of {} is protected. {what} it anyway?",
+            key.id
+        ))
+        .unwrap_or(false)
+}
+
+/// One outlet: its confirmed state, what is in progress, the switch and
+/// a power-cycle. Its parts follow the device's signal, so the row is
+/// never rebuilt.
 #[component]
 fn OutletRow(
     key: DeviceKey,
-    device: ArcRwSignal<devices::Device>,
+    device: ArcRwSignal<Device>,
     tile_id: String,
     index: u8,
+    title: impl Fn() -> String + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let state = use_app_state();
     let outlet = move || {
@@ -146,11 +297,16 @@ fn OutletRow(
         let outlet = outlet.clone();
         move || {
             let o = outlet();
+            let word = |p: Power| if p == Power::On { "on" } else { "off" };
+            // Only a waiting outlet follows the clock (to see its turn come).
+            let waiting = o.pending.is_some_and(|p| {
+                state.clock.track();
+                p.since > crate::transport::now_ms()
+            });
             match (o.pending, o.confirmed) {
-                (Some(p), _) => format!(
-                    "switching {}…",
-                    if p.want == Power::On { "on" } else { "off" }
-                ),
+                (Some(p), _) if waiting => format!("waits its turn ({})…", word(p.want)),
+                (Some(p), _) if p.cycle => format!("power-cycling: {}…", word(p.want)),
+                (Some(p), _) => format!("switching {}…", word(p.want)),
                 (None, Some(Power::On)) => "ON".into(),
                 (None, Some(Power::Off)) => "OFF".into(),
                 (None, None) => "unknown".into(),
@@ -161,8 +317,18 @@ fn OutletRow(
         let outlet = outlet.clone();
         move || outlet().error
     };
+    let outlet_name = {
+        let outlet = outlet.clone();
+        move || outlet().name.filter(|n| !n.is_empty())
+    };
     let suffix = format!("{tile_id}-{index}");
-    let name = format!("{}, outlet {index}", key.id);
+    let aria = {
+        let outlet_name = outlet_name.clone();
+        move || match outlet_name() {
+            Some(name) => format!("{}, {name}", title()),
+            None => format!("{}, outlet {index}", title()),
+        }
+    };
     let (c1, c2, p1, p2) = (
         confirmed.clone(),
         confirmed.clone(),
@@ -170,27 +336,117 @@ fn OutletRow(
         pending.clone(),
     );
     let error_id = format!("error-{suffix}");
+    let key2 = key.clone();
     view! {
         <li class="outlet" data-confirmed=c1 data-pending=move || p1().to_string()>
-            <span class="name">{format!("Outlet {index}")}</span>
-            <span class="state" data-testid=format!("state-{suffix}")>{label}</span>
+            <span class="name">{move || outlet_name().unwrap_or_else(|| format!("Outlet {index}"))}</span>
+            <span class="state" data-testid=format!("state-{suffix}") aria-live="polite">{label}</span>
             // Not `disabled` while pending: a disabled button loses focus.
             <button
                 class="toggle"
                 role="switch"
-                aria-label=name
+                aria-label=aria
                 aria-checked=move || (c2() == "on").to_string()
                 aria-disabled=move || p2().to_string()
                 data-testid=format!("toggle-{suffix}")
                 on:click=move |_| {
-                    if !pending() {
+                    if !pending() && confirmed_by_user(state, &key, index, "Switch") {
                         state.toggle(&key, index);
                     }
                 }
             >
                 <span class="knob"></span>
             </button>
+            <button type="button" class="cycle" data-testid=format!("cycle-{suffix}")
+                title="Power-cycle: off, then on again"
+                on:click=move |_| {
+                    if confirmed_by_user(state, &key2, index, "Power-cycle") {
+                        state.power_cycle(&key2, index);
+                    }
+                }>"Cycle"</button>
             {move || error().map(|e| view! { <p class="error" data-testid=error_id.clone()>{e}</p> })}
         </li>
+    }
+}
+
+/// The user's arrangement of one device, folded away until asked for.
+#[component]
+fn Arrange(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
+    let state = use_app_state();
+    let lkey = layout_key(&key);
+    let id = key.id.clone();
+    let connection = key.connection;
+    let current = state
+        .layout(connection)
+        .get(&lkey)
+        .cloned()
+        .unwrap_or_default();
+    let name = RwSignal::new(current.name.clone().unwrap_or_default());
+    let group = RwSignal::new(current.group.clone().unwrap_or_default());
+    let problem = RwSignal::new(None::<String>);
+    let done = move |result: Result<(), String>| problem.set(result.err());
+    let save = {
+        let lkey = lkey.clone();
+        move |_| {
+            let (n, g) = (name.get_untracked(), group.get_untracked());
+            done(state.arrange(connection, |l| {
+                l.rename(&lkey, &n)?;
+                l.set_group(&lkey, &g)
+            }));
+        }
+    };
+    let hide = {
+        let lkey = lkey.clone();
+        move |_| done(state.arrange(connection, |l| l.set_hidden(&lkey, true)))
+    };
+    let mover = |earlier: bool| {
+        let lkey = lkey.clone();
+        move |_| {
+            let shown = super::neighbours(state, connection, &lkey);
+            done(state.arrange(connection, |l| l.move_device(&shown, &lkey, earlier)));
+        }
+    };
+    let outlets = move || device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<_>>());
+    view! {
+        <details class="arrange" data-testid=format!("arrange-{id}")>
+            <summary>"Arrange"</summary>
+            <label>"Name "
+                <input type="text" maxlength="64" data-testid=format!("rename-{id}")
+                    placeholder="the device's own" bind:value=name />
+            </label>
+            <label>"Group "
+                <input type="text" maxlength="64" data-testid=format!("group-{id}")
+                    placeholder="none" bind:value=group />
+            </label>
+            <div class="buttons">
+                <button type="button" data-testid=format!("save-arrange-{id}") on:click=save>"Save"</button>
+                <button type="button" data-testid=format!("up-{id}") on:click=mover(true)>"Move up"</button>
+                <button type="button" data-testid=format!("down-{id}") on:click=mover(false)>"Move down"</button>
+                <button type="button" data-testid=format!("hide-{id}") on:click=hide>"Hide"</button>
+            </div>
+            <fieldset>
+                <legend>"Ask before switching"</legend>
+                {
+                    let lkey = lkey.clone();
+                    let id = id.clone();
+                    move || outlets().into_iter().map(|index| {
+                        let lkey = lkey.clone();
+                        let on = state.layout(connection).is_protected(&lkey, index);
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" checked=on
+                                    data-testid=format!("protect-{id}-{index}")
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        done(state.arrange(connection, |l| l.set_protected(&lkey, index, on)));
+                                    } />
+                                {format!("outlet {index}")}
+                            </label>
+                        }
+                    }).collect_view()
+                }
+            </fieldset>
+            {move || problem.get().map(|p| view! { <p class="error">{p}</p> })}
+        </details>
     }
 }

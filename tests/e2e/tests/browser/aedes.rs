@@ -52,8 +52,8 @@ async fn a_plug_on_aedes_toggles() {
         devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ON", WAIT)?;
         wait_for_state(browser, "state-plug1-1", "ON").await?;
         let online = browser.text("online-plug1").await?;
-        if online != "online" {
-            return Err(format!("tile says {online:?}, expected online").into());
+        if online != "live" {
+            return Err(format!("tile says {online:?}, expected live").into());
         }
 
         // And back off.

@@ -39,8 +39,8 @@ async fn toggle_round_trip_through_mosquitto_and_devsim() {
         })
         .await?;
         let online = browser.text("online-plug1").await?;
-        if online != "online" {
-            return Err(format!("tile says {online:?}, expected online").into());
+        if online != "live" {
+            return Err(format!("tile says {online:?}, expected live").into());
         }
 
         // And back off.
