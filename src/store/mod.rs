@@ -524,19 +524,12 @@ impl AppState {
                 json_path: t.json_path.clone(),
             })
             .collect();
-        let result = self
+        let update = self
             .dashboards
             .try_update_value(|all| all.get_mut(&connection).map(|d| d.set_custom_tiles(tiles)))
             .flatten();
-        if let Some((subscribe, gone)) = result {
-            self.apply(
-                connection,
-                devices::Update {
-                    removed: gone,
-                    subscribe,
-                    ..devices::Update::default()
-                },
-            );
+        if let Some(update) = update {
+            self.apply(connection, update);
         }
     }
 

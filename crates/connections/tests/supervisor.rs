@@ -866,3 +866,39 @@ fn more_filters_join_a_ready_connection_and_survive_a_reconnect() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn more_filters_join_a_ready_v5_connection() {
+    let mut bed = Bed::new();
+    bed.protocol = Protocol::V5;
+    bed.connect(A, settings(VersionChoice::V5));
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    bed.grant(
+        link,
+        &[ReasonCode::GRANTED_QOS_0, ReasonCode::GRANTED_QOS_0],
+    );
+    assert!(bed.sup.is_ready(A));
+    bed.sup.subscribe_more(
+        A,
+        bed.now,
+        vec![
+            SubscribeFilter::new("stat/garage/POWER", QoS::AtMostOnce),
+            SubscribeFilter::new("cmnd/garage/POWER", QoS::AtMostOnce),
+        ],
+    );
+    bed.grant(
+        link,
+        &[ReasonCode::GRANTED_QOS_0, ReasonCode::GRANTED_QOS_0],
+    );
+    bed.now += 1_000;
+    bed.sup.handle_timeout(bed.now);
+    assert!(bed.sup.is_ready(A), "{:?}", bed.status(A));
+    let events = bed.events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Status(_, Status::Reconnecting { .. }))),
+        "{events:?}"
+    );
+}

@@ -90,10 +90,10 @@ impl Dashboard {
     }
 
     /// Uses these custom tiles from now on: tiles no longer configured go,
-    /// new ones appear when their state arrives. Returns the filters to
-    /// subscribe to that the connection did not need before, and the
-    /// devices removed.
-    pub fn set_custom_tiles(&mut self, tiles: Vec<CustomTile>) -> (Vec<String>, Vec<DeviceKey>) {
+    /// new ones appear at once, waiting for their state. The update names
+    /// the tiles added and removed, and the filters to subscribe to that
+    /// the connection did not need before.
+    pub fn set_custom_tiles(&mut self, tiles: Vec<CustomTile>) -> Update {
         let gone: Vec<DeviceKey> = self
             .devices
             .keys()
@@ -103,8 +103,28 @@ impl Dashboard {
         for key in &gone {
             self.remove(key);
         }
+        // A configured tile shows at once, waiting for its state.
+        let mut added = Vec::new();
+        for tile in &tiles {
+            let key = DeviceKey {
+                connection: self.connection,
+                family: Family::Custom,
+                id: tile.name.clone(),
+            };
+            if !self.devices.contains_key(&key) && key.id.len() <= MAX_ID_LEN {
+                let mut device = Device::new(key.clone());
+                device.outlet_mut(1);
+                self.devices.insert(key.clone(), device);
+                added.push(key);
+            }
+        }
         let subscribe = self.router.replace(Box::new(Custom::new(tiles)));
-        (subscribe, gone)
+        Update {
+            changed: added,
+            removed: gone,
+            subscribe,
+            publish: Vec::new(),
+        }
     }
 
     /// How many device ids were not shown (over the cap, or invalid); at

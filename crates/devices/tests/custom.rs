@@ -24,10 +24,16 @@ fn garage(json_path: Option<&str>) -> CustomTile {
 #[test]
 fn a_plain_state_and_command_pair() {
     let mut d = Dashboard::new(ConnectionId(1));
-    let (subscribe, gone) = d.set_custom_tiles(vec![garage(None)]);
-    assert_eq!(subscribe, ["home/garage/relay", "home/garage/relay/set"]);
-    assert!(gone.is_empty());
+    let update = d.set_custom_tiles(vec![garage(None)]);
+    assert_eq!(
+        update.subscribe,
+        ["home/garage/relay", "home/garage/relay/set"]
+    );
+    assert!(update.removed.is_empty());
+    assert_eq!(update.changed, [key("Garage")]);
     assert!(d.subscriptions().contains(&"home/garage/relay".to_owned()));
+    let waiting = d.device(&key("Garage")).expect("shown at once");
+    assert!(waiting.awaiting_state());
     d.handle_message("home/garage/relay", b"1", false, 0);
     let device = d.device(&key("Garage")).unwrap();
     assert_eq!(device.outlet(1).unwrap().confirmed, Some(Power::On));
@@ -86,9 +92,9 @@ fn a_retained_command_is_flagged_and_a_removed_tile_goes() {
     d.handle_message("home/garage/relay/set", b"1", true, 1);
     let device = d.device(&key("Garage")).unwrap();
     assert_eq!(device.retained_commands, ["home/garage/relay/set"]);
-    let (subscribe, gone) = d.set_custom_tiles(Vec::new());
-    assert!(subscribe.is_empty());
-    assert_eq!(gone, [key("Garage")]);
+    let update = d.set_custom_tiles(Vec::new());
+    assert!(update.subscribe.is_empty());
+    assert_eq!(update.removed, [key("Garage")]);
     assert!(d.device(&key("Garage")).is_none());
     d.handle_message("home/garage/relay", b"1", false, 2);
     assert!(d.device(&key("Garage")).is_none(), "no longer routed");

@@ -10,10 +10,17 @@
 //! `shellies/<id>/command` makes it report its relays. The real capture in
 //! the reference: `shellies/shellyplug-s-7AECF4/relay/0 on`,
 //! `…/relay/0/power 37.71`, `…/relay/0/energy 2803153`.
+//!
+//! Like the firmware (its MQTT "update period", 30 s by default) it
+//! publishes every relay's `relay/<n>`, `power` and `energy` periodically;
+//! the energy counter grows while a relay is on.
 
 use mqtt_client::{Bytes, LastWill, Publish};
 
-use crate::DeviceModel;
+use crate::{DeviceModel, Every};
+
+/// How often a Gen1 device reports its relays by default, in seconds.
+pub const DEFAULT_UPDATE_PERIOD_SECS: u64 = 30;
 
 /// Watts a relay draws when on (the reference capture's 37.71 W).
 const LOAD_W: f64 = 37.71;
@@ -25,6 +32,11 @@ pub struct ShellyGen1 {
     relays: Vec<bool>,
     /// Energy counters per relay, in watt-minutes.
     energy_wmin: Vec<u64>,
+    /// Energy drawn and not yet counted, in W·ms.
+    energy_rest: Vec<f64>,
+    /// When energy was last counted.
+    metered_at: Option<u64>,
+    update: Every,
 }
 
 impl ShellyGen1 {
@@ -35,7 +47,31 @@ impl ShellyGen1 {
             id: id.into(),
             relays: vec![false; relays],
             energy_wmin: vec![2_803_153; relays],
+            energy_rest: vec![0.0; relays],
+            metered_at: None,
+            update: Every::new(DEFAULT_UPDATE_PERIOD_SECS * 1000),
         }
+    }
+
+    /// Counts the energy drawn up to `now` (watt-minutes).
+    fn meter(&mut self, now: u64) {
+        let since = self.metered_at.replace(now).unwrap_or(now);
+        let ms = now.saturating_sub(since) as f64;
+        for n in 0..self.relays.len() {
+            if self.relays[n] {
+                self.energy_rest[n] += LOAD_W * ms;
+            }
+            // 1 W·min = 60 000 W·ms.
+            let whole = (self.energy_rest[n] / 60_000.0).floor();
+            self.energy_wmin[n] += whole as u64;
+            self.energy_rest[n] -= whole * 60_000.0;
+        }
+    }
+
+    fn all_relays(&self) -> Vec<Publish> {
+        (0..self.relays.len())
+            .flat_map(|n| self.relay_messages(n))
+            .collect()
     }
 
     /// Whether relay `n` (0-based, as Shelly counts) is on.
@@ -101,17 +137,34 @@ impl DeviceModel for ShellyGen1 {
         ]
     }
 
-    fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
+    fn on_connected(&mut self, now: u64) -> Vec<Publish> {
+        self.meter(now);
+        self.update.start(now);
         let mut online = Publish::new(self.topic("online"), "true");
         online.retain = true;
         let mut out = vec![online, self.announce()];
-        for n in 0..self.relays.len() {
-            out.extend(self.relay_messages(n));
-        }
+        out.extend(self.all_relays());
         out
     }
 
-    fn handle_message(&mut self, _now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
+    fn poll_timeout(&self) -> Option<u64> {
+        self.update.deadline()
+    }
+
+    fn handle_timeout(&mut self, now: u64) -> Vec<Publish> {
+        if !self.update.due(now) {
+            return Vec::new();
+        }
+        self.meter(now);
+        self.all_relays()
+    }
+
+    fn set_tele_period(&mut self, period_ms: u64) {
+        self.update.set_period(period_ms);
+    }
+
+    fn handle_message(&mut self, now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
+        self.meter(now);
         let payload = String::from_utf8_lossy(payload);
         if topic == "shellies/command" {
             return match payload.trim() {
@@ -121,9 +174,7 @@ impl DeviceModel for ShellyGen1 {
         }
         if topic == self.topic("command") {
             return match payload.trim() {
-                "update" => (0..self.relays.len())
-                    .flat_map(|n| self.relay_messages(n))
-                    .collect(),
+                "update" => self.all_relays(),
                 _ => Vec::new(),
             };
         }
@@ -210,5 +261,22 @@ mod tests {
         );
         let birth = plug.on_connected(0);
         assert_eq!(birth.len(), 2 + 3 * 2);
+    }
+
+    #[test]
+    fn reports_every_30_s_and_counts_energy() {
+        let mut plug = ShellyGen1::new("s", 1);
+        plug.on_connected(0);
+        assert_eq!(plug.poll_timeout(), Some(30_000));
+        answers(&mut plug, "shellies/s/relay/0/command", "on");
+        let report = plug.handle_timeout(30_000);
+        let report = crate::testing::pairs(&report);
+        assert_eq!(report[0], ("shellies/s/relay/0".into(), "on".into()));
+        assert_eq!(report[1].1, "37.71");
+        // 38 W·min for switching on, and 37.71 W for 30 s = 18.855 W·min.
+        assert_eq!(report[2].1, (2_803_153 + 38 + 18).to_string());
+        assert_eq!(plug.poll_timeout(), Some(60_000));
+        plug.set_tele_period(5_000);
+        assert_eq!(plug.poll_timeout(), Some(35_000));
     }
 }

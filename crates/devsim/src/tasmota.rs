@@ -11,19 +11,36 @@
 //!
 //! Metering as on Tasmota's power-metering plugs: `tele/<topic>/SENSOR` with
 //! an `ENERGY` object (`Total`, `Yesterday`, `Today` in kWh, `Power` in W,
-//! `Voltage` in V, `Current` in A, `Factor`). Tasmota publishes it every
-//! `TelePeriod`; the model publishes it on connect and after every switch,
-//! which stands in for that period (each relay draws 60 W when on).
+//! `Voltage` in V, `Current` in A, `Factor`); each relay draws 60 W when on.
+//!
+//! Telemetry: `tele/<topic>/STATE` and `tele/<topic>/SENSOR` on connect and
+//! then every `TelePeriod` (default 300 s as in the firmware; settable with
+//! [`TasmotaPlug::with_tele_period`] or devsim's `--tele-period`). The
+//! `TelePeriod` command works as documented: an empty payload asks
+//! (`{"TelePeriod":300}` on `stat/<topic>/RESULT`), `0` turns telemetry off,
+//! `1` restores 300 s, other values are clamped to 10–3600 s. As a devsim
+//! shortcut the plug also publishes `SENSOR` after every switch, so a
+//! dashboard sees the load follow the relay without waiting a period.
+//!
+//! The group topic `tasmotas` (`cmnd/tasmotas/<command>`) reaches every
+//! plug, so `cmnd/tasmotas/STATE` is how a dashboard finds all of them
+//! without retained messages.
 
 use mqtt_client::{Bytes, LastWill, Publish};
 
-use crate::DeviceModel;
+use crate::{DeviceModel, Every};
+
+/// Tasmota's default `TelePeriod`, in seconds.
+pub const DEFAULT_TELE_PERIOD_SECS: u64 = 300;
 
 /// A simulated Tasmota plug with one or more relays.
 #[derive(Debug, Clone)]
 pub struct TasmotaPlug {
     topic: String,
     relays: Vec<bool>,
+    tele: Every,
+    /// `TelePeriod 0` turned telemetry off.
+    tele_off: bool,
 }
 
 impl TasmotaPlug {
@@ -32,7 +49,15 @@ impl TasmotaPlug {
         Self {
             topic: topic.into(),
             relays: vec![false; relays.max(1)],
+            tele: Every::new(DEFAULT_TELE_PERIOD_SECS * 1000),
+            tele_off: false,
         }
+    }
+
+    /// The same plug with telemetry every `period_ms` milliseconds.
+    pub fn with_tele_period(mut self, period_ms: u64) -> Self {
+        self.tele.set_period(period_ms);
+        self
     }
 
     /// The `%topic%`.
@@ -80,6 +105,45 @@ impl TasmotaPlug {
         Publish::new(format!("tele/{}/SENSOR", self.topic), json)
     }
 
+    /// `tele/<topic>/STATE` and `tele/<topic>/SENSOR`.
+    fn telemetry(&self) -> Vec<Publish> {
+        vec![
+            Publish::new(format!("tele/{}/STATE", self.topic), self.state_json()),
+            self.sensor_message(),
+        ]
+    }
+
+    /// The `TelePeriod` command: `{"TelePeriod":<secs>}`.
+    fn tele_period_command(&mut self, now: u64, payload: &str) -> Publish {
+        let secs = match payload.trim() {
+            "" => None,
+            v => v.parse::<u64>().ok(),
+        };
+        match secs {
+            Some(0) => self.tele_off = true,
+            Some(secs) => {
+                let secs = if secs == 1 {
+                    DEFAULT_TELE_PERIOD_SECS
+                } else {
+                    secs.clamp(10, 3600)
+                };
+                self.tele_off = false;
+                self.tele.set_period(secs * 1000);
+                self.tele.start(now);
+            }
+            None => {}
+        }
+        let shown = if self.tele_off {
+            0
+        } else {
+            self.tele.period_ms().div_ceil(1000)
+        };
+        Publish::new(
+            format!("stat/{}/RESULT", self.topic),
+            format!("{{\"TelePeriod\":{shown}}}"),
+        )
+    }
+
     fn state_messages(&self, index: usize) -> Vec<Publish> {
         let key = self.power_key(index);
         let value = if self.relays[index - 1] { "ON" } else { "OFF" };
@@ -116,17 +180,36 @@ impl DeviceModel for TasmotaPlug {
         vec![format!("cmnd/{}/+", self.topic), "cmnd/tasmotas/+".into()]
     }
 
-    fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
+    fn on_connected(&mut self, now: u64) -> Vec<Publish> {
         let mut online = Publish::new(format!("tele/{}/LWT", self.topic), "Online");
         online.retain = true;
-        vec![
-            online,
-            Publish::new(format!("tele/{}/STATE", self.topic), self.state_json()),
-            self.sensor_message(),
-        ]
+        self.tele.start(now);
+        let mut out = vec![online];
+        out.extend(self.telemetry());
+        out
     }
 
-    fn handle_message(&mut self, _now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
+    fn poll_timeout(&self) -> Option<u64> {
+        if self.tele_off {
+            None
+        } else {
+            self.tele.deadline()
+        }
+    }
+
+    fn handle_timeout(&mut self, now: u64) -> Vec<Publish> {
+        if !self.tele_off && self.tele.due(now) {
+            self.telemetry()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn set_tele_period(&mut self, period_ms: u64) {
+        self.tele.set_period(period_ms);
+    }
+
+    fn handle_message(&mut self, now: u64, topic: &str, payload: &[u8]) -> Vec<Publish> {
         let Some(command) = topic.strip_prefix("cmnd/").and_then(|rest| {
             rest.strip_prefix(self.topic.as_str())
                 .or_else(|| rest.strip_prefix("tasmotas"))
@@ -134,6 +217,9 @@ impl DeviceModel for TasmotaPlug {
         }) else {
             return Vec::new();
         };
+        if command.eq_ignore_ascii_case("TelePeriod") {
+            return vec![self.tele_period_command(now, &String::from_utf8_lossy(payload))];
+        }
         if command.eq_ignore_ascii_case("STATE") {
             return vec![Publish::new(
                 format!("stat/{}/RESULT", self.topic),
@@ -279,6 +365,63 @@ mod tests {
         );
         assert!(answers(&mut plug, "cmnd/other/POWER", "ON").is_empty());
         assert_eq!(plug.relay(1), Some(false));
+    }
+
+    #[test]
+    fn telemetry_every_tele_period_on_the_virtual_clock() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        assert_eq!(plug.poll_timeout(), None);
+        plug.on_connected(1_000);
+        assert_eq!(plug.poll_timeout(), Some(301_000));
+        assert!(plug.handle_timeout(300_999).is_empty());
+        answers(&mut plug, "cmnd/p/POWER", "ON");
+        let tele = plug.handle_timeout(301_000);
+        assert_eq!(tele.len(), 2);
+        assert_eq!(
+            (tele[0].topic.as_str(), &tele[0].payload[..]),
+            ("tele/p/STATE", &br#"{"POWER":"ON"}"#[..])
+        );
+        assert_eq!(tele[1].topic, "tele/p/SENSOR");
+        assert!(!tele[0].retain && !tele[1].retain);
+        assert!(std::str::from_utf8(&tele[1].payload)
+            .unwrap()
+            .contains(r#""Power":60,"#));
+        assert_eq!(plug.poll_timeout(), Some(601_000));
+
+        let mut fast = TasmotaPlug::new("f", 1).with_tele_period(100);
+        fast.on_connected(0);
+        assert_eq!(fast.poll_timeout(), Some(100));
+        fast.set_tele_period(250);
+        assert_eq!(fast.poll_timeout(), Some(250));
+    }
+
+    #[test]
+    fn the_tele_period_command() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        plug.on_connected(0);
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/TelePeriod", ""),
+            [s("stat/p/RESULT", r#"{"TelePeriod":300}"#)]
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/teleperiod", "60")[0].1,
+            r#"{"TelePeriod":60}"#
+        );
+        assert_eq!(plug.poll_timeout(), Some(60_000));
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/TelePeriod", "5")[0].1,
+            r#"{"TelePeriod":10}"#
+        );
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/TelePeriod", "0")[0].1,
+            r#"{"TelePeriod":0}"#
+        );
+        assert_eq!(plug.poll_timeout(), None);
+        assert!(plug.handle_timeout(u64::MAX).is_empty());
+        assert_eq!(
+            answers(&mut plug, "cmnd/p/TelePeriod", "1")[0].1,
+            r#"{"TelePeriod":300}"#
+        );
     }
 
     #[test]

@@ -8,16 +8,26 @@
 //! A real bridge is one client for all its devices; this model is one
 //! client per plug and lists only itself in `bridge/devices`, which is
 //! enough for one plug per broker.
+//!
+//! Discovery without retained messages: Zigbee2MQTT documents no request
+//! that makes the bridge re-publish `bridge/devices`, so the model publishes
+//! it on connect only, and answers `zigbee2mqtt/<name>/get` (e.g.
+//! `{"state":""}`) with its state, as the documentation describes. A metering
+//! plug reports by itself; the model publishes its state every 60 s.
 
 use mqtt_client::{Bytes, LastWill, Publish};
 
-use crate::DeviceModel;
+use crate::{DeviceModel, Every};
+
+/// How often the plug reports its state by default, in seconds.
+pub const DEFAULT_REPORT_PERIOD_SECS: u64 = 60;
 
 /// A simulated Zigbee2MQTT plug with metering.
 #[derive(Debug, Clone)]
 pub struct Zigbee2MqttPlug {
     name: String,
     on: bool,
+    report: Every,
 }
 
 impl Zigbee2MqttPlug {
@@ -26,6 +36,7 @@ impl Zigbee2MqttPlug {
         Self {
             name: name.into(),
             on: false,
+            report: Every::new(DEFAULT_REPORT_PERIOD_SECS * 1000),
         }
     }
 
@@ -73,7 +84,24 @@ impl DeviceModel for Zigbee2MqttPlug {
         vec![self.topic("set"), self.topic("get")]
     }
 
-    fn on_connected(&mut self, _now: u64) -> Vec<Publish> {
+    fn poll_timeout(&self) -> Option<u64> {
+        self.report.deadline()
+    }
+
+    fn handle_timeout(&mut self, now: u64) -> Vec<Publish> {
+        if self.report.due(now) {
+            vec![self.state()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn set_tele_period(&mut self, period_ms: u64) {
+        self.report.set_period(period_ms);
+    }
+
+    fn on_connected(&mut self, now: u64) -> Vec<Publish> {
+        self.report.start(now);
         let mut online = Publish::new(self.topic("availability"), r#"{"state":"online"}"#);
         online.retain = true;
         let mut devices = Publish::new(
@@ -134,5 +162,18 @@ mod tests {
         assert!(birth[0].retain && birth[1].retain);
         let devices: serde_json::Value = serde_json::from_slice(&birth[1].payload).unwrap();
         assert_eq!(devices[0]["friendly_name"], "p");
+    }
+
+    #[test]
+    fn get_answers_and_state_is_reported_every_minute() {
+        let mut plug = Zigbee2MqttPlug::new("p");
+        plug.on_connected(5);
+        let got = plug.handle_message(6, "zigbee2mqtt/p/get", br#"{"state":""}"#);
+        assert_eq!(got[0].topic, "zigbee2mqtt/p");
+        assert_eq!(plug.poll_timeout(), Some(60_005));
+        let report = plug.handle_timeout(60_005);
+        assert_eq!(report.len(), 1);
+        assert_eq!(report[0].topic, "zigbee2mqtt/p");
+        assert!(plug.handle_timeout(60_006).is_empty());
     }
 }

@@ -138,6 +138,10 @@ pub struct BrokerConfig {
     pub persistence: bool,
     /// Refuse anonymous clients; accept these user name / password pairs.
     pub users: Vec<(String, String)>,
+    /// `retain_available false`: a broker without retained messages (it
+    /// disconnects a 3.1.1 client that publishes one, and tells MQTT 5
+    /// clients Retain Available 0).
+    pub no_retain: bool,
 }
 
 impl Mosquitto {
@@ -178,6 +182,9 @@ impl Mosquitto {
             ));
         } else {
             conf.push_str("persistence false\n");
+        }
+        if self.config.no_retain {
+            conf.push_str("retain_available false\n");
         }
         if self.config.users.is_empty() {
             conf.push_str("allow_anonymous true\n");
@@ -284,20 +291,39 @@ impl Devsim {
     /// (Tasmota `%topic%[:RELAYS]`, `shelly=ID[:RELAYS]` for a Shelly Gen1,
     /// `z2m=NAME` for a Zigbee2MQTT plug) and waits until every one of them is connected and subscribed.
     pub fn start(tcp_port: u16, tasmota: &[&str]) -> io::Result<Self> {
-        let binary = Self::binary();
-        let mut command = Command::new(&binary);
-        command.arg("--broker").arg(format!("127.0.0.1:{tcp_port}"));
+        let mut args: Vec<String> = Vec::new();
         for device in tasmota {
             // `shelly=ID[:RELAYS]` is a Shelly Gen1; anything else a Tasmota
             // `%topic%[:RELAYS]`.
-            if let Some(shelly) = device.strip_prefix("shelly=") {
-                command.arg("--shelly").arg(shelly);
+            let (flag, value) = if let Some(shelly) = device.strip_prefix("shelly=") {
+                ("--shelly", shelly)
             } else if let Some(name) = device.strip_prefix("z2m=") {
-                command.arg("--z2m").arg(name);
+                ("--z2m", name)
             } else {
-                command.arg("--tasmota").arg(device);
-            }
+                ("--tasmota", *device)
+            };
+            args.extend([flag.to_owned(), value.to_owned()]);
         }
+        let names: Vec<&str> = tasmota
+            .iter()
+            .map(|device| {
+                let device = device
+                    .strip_prefix("shelly=")
+                    .or_else(|| device.strip_prefix("z2m="))
+                    .unwrap_or(device);
+                device.split(':').next().unwrap_or(device)
+            })
+            .collect();
+        Self::start_args(tcp_port, &args, &names)
+    }
+
+    /// Starts devsim with these arguments (besides `--broker`) and waits
+    /// until each device of `ready` is connected and subscribed.
+    pub fn start_args(tcp_port: u16, args: &[String], ready: &[&str]) -> io::Result<Self> {
+        let binary = Self::binary();
+        let mut command = Command::new(&binary);
+        command.arg("--broker").arg(format!("127.0.0.1:{tcp_port}"));
+        command.args(args);
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -327,12 +353,7 @@ impl Devsim {
             seen: Vec::new(),
             guard: Guard::new("devsim", child),
         };
-        for device in tasmota {
-            let device = device
-                .strip_prefix("shelly=")
-                .or_else(|| device.strip_prefix("z2m="))
-                .unwrap_or(device);
-            let name = device.split(':').next().unwrap_or(device);
+        for name in ready {
             devsim.wait_for_line(&format!("ready {name}"), Duration::from_secs(10))?;
         }
         Ok(devsim)

@@ -9,6 +9,7 @@ mod harness;
 
 mod aedes;
 mod basics;
+mod devices;
 mod devsim;
 mod doctor;
 mod ecosystems;
