@@ -182,7 +182,12 @@ fn commands_use_custom_payloads_and_qos_and_cycle_off_then_on() {
         .unwrap();
     assert_eq!(now.len(), 1);
     assert_eq!(now[0].payload, b"0");
-    let later = d.handle_timeout(3_010).publish;
+    let later: Vec<_> = d
+        .handle_timeout(3_010)
+        .publish
+        .into_iter()
+        .filter(|p| p.topic != "homeassistant/status")
+        .collect();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].payload, b"1");
 }
@@ -388,6 +393,44 @@ fn birth_message_on_connect() {
         .unwrap();
     assert_eq!(birth.payload, b"online");
     assert!(!birth.retain);
+}
+
+/// States answered to the birth message before the page subscribed to the
+/// state topics a config names are lost; so once those subscriptions are
+/// asked for, the birth goes out once more (debounced, rate-limited).
+#[test]
+fn new_state_topics_bring_one_more_birth_message() {
+    let mut d = Dashboard::new(ConnectionId(1));
+    d.on_connected(0);
+    let update = d.handle_message(
+        "homeassistant/switch/irrigation/config",
+        IRRIGATION.as_bytes(),
+        true,
+        10,
+    );
+    assert!(!update.subscribe.is_empty());
+    // A second config in the same burst does not ask again.
+    d.handle_message(
+        "homeassistant/switch/ABC123/relay1/config",
+        OUTLET.as_bytes(),
+        true,
+        20,
+    );
+    let births = |u: &devices::Update| {
+        u.publish
+            .iter()
+            .filter(|p| p.topic == "homeassistant/status" && p.payload == b"online")
+            .count()
+    };
+    let mut sent = 0;
+    let mut now = 20;
+    while let Some(at) = d.poll_timeout() {
+        assert!(at <= 10_000, "deadlines stop");
+        now = at;
+        sent += births(&d.handle_timeout(now));
+    }
+    assert_eq!(sent, 1, "one more birth");
+    assert!(now >= 2_000, "not sooner than 2 s after the last ({now})");
 }
 
 #[test]

@@ -22,9 +22,15 @@
 //! shortcut the plug also publishes `SENSOR` after every switch, so a
 //! dashboard sees the load follow the relay without waiting a period.
 //!
+//! `Backlog` runs its `;`-separated commands in order, `Delay N` holding the
+//! rest for N tenths of a second: `Backlog Power OFF; Delay 50; Power ON`
+//! is a five-second power-cycle the plug times itself.
+//!
 //! The group topic `tasmotas` (`cmnd/tasmotas/<command>`) reaches every
 //! plug, so `cmnd/tasmotas/STATE` is how a dashboard finds all of them
 //! without retained messages.
+
+use std::collections::VecDeque;
 
 use mqtt_client::{Bytes, LastWill, Publish};
 
@@ -41,7 +47,13 @@ pub struct TasmotaPlug {
     tele: Every,
     /// `TelePeriod 0` turned telemetry off.
     tele_off: bool,
+    /// `Backlog` commands waiting for their `Delay`: (when, command,
+    /// payload), in order.
+    backlog: VecDeque<(u64, String, String)>,
 }
+
+/// Commands one `Backlog` may hold (Tasmota's own limit is 30).
+const MAX_BACKLOG: usize = 30;
 
 impl TasmotaPlug {
     /// A plug whose `%topic%` is `topic`, with `relays` relays, all off.
@@ -51,6 +63,7 @@ impl TasmotaPlug {
             relays: vec![false; relays.max(1)],
             tele: Every::new(DEFAULT_TELE_PERIOD_SECS * 1000),
             tele_off: false,
+            backlog: VecDeque::new(),
         }
     }
 
@@ -190,19 +203,26 @@ impl DeviceModel for TasmotaPlug {
     }
 
     fn poll_timeout(&self) -> Option<u64> {
-        if self.tele_off {
+        let tele = if self.tele_off {
             None
         } else {
             self.tele.deadline()
-        }
+        };
+        let backlog = self.backlog.front().map(|(at, _, _)| *at);
+        tele.into_iter().chain(backlog).min()
     }
 
     fn handle_timeout(&mut self, now: u64) -> Vec<Publish> {
-        if !self.tele_off && self.tele.due(now) {
-            self.telemetry()
-        } else {
-            Vec::new()
+        let mut out = Vec::new();
+        while self.backlog.front().is_some_and(|(at, _, _)| *at <= now) {
+            if let Some((_, command, payload)) = self.backlog.pop_front() {
+                out.extend(self.command(now, &command, &payload));
+            }
         }
+        if !self.tele_off && self.tele.due(now) {
+            out.extend(self.telemetry());
+        }
+        out
     }
 
     fn set_tele_period(&mut self, period_ms: u64) {
@@ -217,8 +237,44 @@ impl DeviceModel for TasmotaPlug {
         }) else {
             return Vec::new();
         };
+        let command = command.to_owned();
+        let payload = String::from_utf8_lossy(payload).into_owned();
+        if command.eq_ignore_ascii_case("Backlog") {
+            return self.backlog(now, &payload);
+        }
+        self.command(now, &command, &payload)
+    }
+}
+
+impl TasmotaPlug {
+    /// `Backlog cmd1 v1; Delay 20; cmd2 v2`: commands run in order; `Delay
+    /// N` holds the ones after it for N tenths of a second.
+    fn backlog(&mut self, now: u64, list: &str) -> Vec<Publish> {
+        let mut at = self.backlog.back().map_or(now, |(t, _, _)| (*t).max(now));
+        let mut out = Vec::new();
+        for step in list.split(';').take(MAX_BACKLOG) {
+            let step = step.trim();
+            let (command, value) = step.split_once(' ').unwrap_or((step, ""));
+            if command.is_empty() {
+                continue;
+            }
+            if command.eq_ignore_ascii_case("Delay") {
+                let tenths: u64 = value.trim().parse().unwrap_or(0);
+                at += tenths.clamp(1, 36_000) * 100;
+            } else if at <= now && self.backlog.is_empty() {
+                out.extend(self.command(now, command, value.trim()));
+            } else {
+                self.backlog
+                    .push_back((at, command.to_owned(), value.trim().to_owned()));
+            }
+        }
+        out
+    }
+
+    /// One command, as from `cmnd/<topic>/<command>`.
+    fn command(&mut self, now: u64, command: &str, payload: &str) -> Vec<Publish> {
         if command.eq_ignore_ascii_case("TelePeriod") {
-            return vec![self.tele_period_command(now, &String::from_utf8_lossy(payload))];
+            return vec![self.tele_period_command(now, payload)];
         }
         if command.eq_ignore_ascii_case("STATE") {
             return vec![Publish::new(
@@ -241,7 +297,6 @@ impl DeviceModel for TasmotaPlug {
                 "{\"Command\":\"Unknown\"}",
             )];
         };
-        let payload = String::from_utf8_lossy(payload);
         let relay = &mut self.relays[index - 1];
         match payload.trim().to_ascii_uppercase().as_str() {
             "" => {}
@@ -301,6 +356,27 @@ mod tests {
             s("stat/p/POWER", "ON")
         );
         assert_eq!(plug.relay(1), Some(true));
+    }
+
+    #[test]
+    fn a_backlog_power_cycle_runs_on_the_virtual_clock() {
+        let mut plug = TasmotaPlug::new("p", 1);
+        answers(&mut plug, "cmnd/p/POWER", "ON");
+        let off = answers(&mut plug, "cmnd/p/Backlog", "POWER OFF; Delay 20; POWER ON");
+        assert_eq!(off[1], s("stat/p/POWER", "OFF"));
+        assert_eq!(plug.relay(1), Some(false));
+        assert_eq!(plug.poll_timeout(), Some(2_000));
+        assert!(plug.handle_timeout(1_999).is_empty());
+        let on: Vec<_> = plug
+            .handle_timeout(2_000)
+            .into_iter()
+            .map(|p| (p.topic, String::from_utf8(p.payload.to_vec()).unwrap()))
+            .collect();
+        assert_eq!(on[1], s("stat/p/POWER", "ON"));
+        assert_eq!(plug.relay(1), Some(true));
+        // Garbage in a backlog is answered like any unknown command.
+        let odd = answers(&mut plug, "cmnd/p/Backlog", ";;Delay x; Frobnicate 3");
+        assert!(odd.is_empty(), "after a Delay, it waits: {odd:?}");
     }
 
     #[test]

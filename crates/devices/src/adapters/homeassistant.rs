@@ -122,7 +122,21 @@ pub(crate) struct HomeAssistant {
     topics: BTreeMap<String, Vec<(String, Use)>>,
     /// Changes whenever the set of learned topics does.
     topics_version: u64,
+    /// A config named topics the connection was not subscribed to: the
+    /// states published before the subscription were missed, so the birth
+    /// message is sent again then (integrations answer it with their
+    /// configs and states). Debounced: one for a burst of configs.
+    rebirth_at: Option<u64>,
+    /// When the birth message was last sent.
+    last_birth: Option<u64>,
 }
+
+/// How long after a config with new topics the birth is sent again (a
+/// burst of retained configs asks once).
+const REBIRTH_AFTER_MS: u64 = 500;
+
+/// The birth message is sent at most this often.
+const BIRTH_INTERVAL_MS: u64 = 2_000;
 
 /// What an entity does with a learned topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -654,11 +668,37 @@ impl Adapter for HomeAssistant {
         ]
     }
 
-    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, _now: u64) -> Output {
-        match ConfigTopic::parse(topic) {
+    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output {
+        let out = match ConfigTopic::parse(topic) {
             Some(at) => self.config(topic, &at, payload),
             None => self.learned(topic, payload, retained),
+        };
+        if !out.subscribe.is_empty() && self.rebirth_at.is_none() {
+            self.rebirth_at = Some(now + REBIRTH_AFTER_MS);
         }
+        out
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        self.rebirth_at
+    }
+
+    fn handle_timeout(&mut self, now: u64) -> Output {
+        let mut out = Output::default();
+        let Some(at) = self.rebirth_at else {
+            return out;
+        };
+        let allowed = self
+            .last_birth
+            .map_or(at, |t| at.max(t + BIRTH_INTERVAL_MS));
+        if now < allowed {
+            self.rebirth_at = Some(allowed);
+            return out;
+        }
+        self.rebirth_at = None;
+        self.last_birth = Some(now);
+        out.publish.push(PublishRequest::new(BIRTH_TOPIC, "online"));
+        out
     }
 
     fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish> {
@@ -680,7 +720,8 @@ impl Adapter for HomeAssistant {
         })]
     }
 
-    fn on_connected(&mut self, _now: u64) -> Vec<PublishRequest> {
+    fn on_connected(&mut self, now: u64) -> Vec<PublishRequest> {
+        self.last_birth = Some(now);
         vec![PublishRequest::new(BIRTH_TOPIC, "online")]
     }
 }

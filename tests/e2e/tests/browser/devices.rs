@@ -180,3 +180,227 @@ async fn a_device_started_before_the_page_is_found_with_nothing_retained() {
     })
     .await;
 }
+
+/// The MQTT-flex JSON the page generates drives devsim's NETIO: its
+/// outlets appear, a toggle is confirmed, and a power-cycle (action 2, the
+/// device's own short off) runs to completion on the tile.
+#[tokio::test(flavor = "current_thread")]
+async fn the_generated_mqtt_flex_config_drives_a_netio_and_its_power_cycle() {
+    with_browser("netio_flex", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-netio").await?;
+        browser.click("netio-flex").await?;
+        browser.type_into("flex-device", "box").await?;
+        browser.type_into("flex-host", "127.0.0.1").await?;
+        browser
+            .type_into("flex-port", &broker.tcp_port.to_string())
+            .await?;
+        browser.click("flex-generate").await?;
+        wait_until(browser, "the generated config", || async {
+            Ok(browser
+                .text("flex-json")
+                .await?
+                .contains("OUTPUTS/4/ACTION"))
+        })
+        .await?;
+        browser.click("flex-copy").await?;
+        wait_until(browser, "the copy result", || async {
+            Ok(!browser.text("flex-copied").await?.is_empty())
+        })
+        .await?;
+        let json = browser.text("flex-json").await?;
+        let config = dir.join("box.json");
+        std::fs::write(&config, &json)?;
+        let args = vec![
+            "--netio-config".to_owned(),
+            format!("{}:box", config.display()),
+            "--netio-delay".to_owned(),
+            "1500".to_owned(),
+        ];
+        let mut devsim = Devsim::start_args(broker.tcp_port, &args, &["box"])?;
+        wait_for_state(browser, "state-box-4", "OFF").await?;
+        browser.click("toggle-box-2").await?;
+        devsim.wait_for_line("recv box netio/box/output/2/action 1", WAIT)?;
+        wait_for_state(browser, "state-box-2", "ON").await?;
+        wait_until(browser, "the NETIO's readings", || async {
+            Ok(browser.text("readings-box").await?.contains(" W"))
+        })
+        .await?;
+
+        browser.click("cycle-box-2").await?;
+        devsim.wait_for_line("recv box netio/box/output/2/action 2", WAIT)?;
+        wait_for_state(browser, "state-box-2", "power-cycling: on…").await?;
+        wait_for_state(browser, "state-box-2", "ON").await?;
+        let error = browser.text("error-box-2").await;
+        if let Ok(error) = error {
+            return Err(format!("the cycle ended with an error: {error}").into());
+        }
+        // A pasted config with a typo is refused with where it is.
+        browser
+            .type_into("flex-paste", r#"{"config":{"broker":{}}}"#)
+            .await?;
+        browser.click("flex-check").await?;
+        wait_until(browser, "the checker's verdict", || async {
+            Ok(browser.text("flex-verdict").await?.starts_with("Not valid"))
+        })
+        .await
+    })
+    .await;
+}
+
+/// A Tasmota outlet power-cycles with one Backlog the plug times itself;
+/// the tile shows the cycle in progress and ends confirmed on.
+#[tokio::test(flavor = "current_thread")]
+async fn a_tasmota_outlet_power_cycles_to_completion() {
+    with_browser("tasmota_cycle", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["cycler"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-cycle").await?;
+        wait_for_state(browser, "state-cycler-1", "OFF").await?;
+        browser.click("toggle-cycler-1").await?;
+        wait_for_state(browser, "state-cycler-1", "ON").await?;
+        browser.click("cycle-cycler-1").await?;
+        devsim.wait_for_line(
+            "recv cycler cmnd/cycler/Backlog POWER OFF; Delay 50; POWER ON",
+            WAIT,
+        )?;
+        wait_for_state(browser, "state-cycler-1", "power-cycling: on…").await?;
+        wait_for_state(browser, "state-cycler-1", "ON").await?;
+        if let Ok(error) = browser.text("error-cycler-1").await {
+            return Err(format!("the cycle ended with an error: {error}").into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A strip's outlets switched on one after the other, then all off.
+#[tokio::test(flavor = "current_thread")]
+async fn all_on_staggered_then_all_off() {
+    with_browser("staggered", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["rack:3"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-stagger").await?;
+        wait_for_state(browser, "state-rack-3", "OFF").await?;
+        browser.click("all-on-rack").await?;
+        // The last one waits its turn while the first is already asked.
+        wait_for_state(browser, "state-rack-3", "waits its turn (on)…").await?;
+        for n in 1..=3 {
+            wait_for_state(browser, &format!("state-rack-{n}"), "ON").await?;
+        }
+        let order: Vec<String> = devsim
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("recv rack cmnd/rack/POWER") && l.ends_with(" ON"))
+            .cloned()
+            .collect();
+        if order
+            != [
+                "recv rack cmnd/rack/POWER ON",
+                "recv rack cmnd/rack/POWER2 ON",
+                "recv rack cmnd/rack/POWER3 ON",
+            ]
+        {
+            return Err(format!("switched in this order: {order:?}").into());
+        }
+        browser.click("all-off-rack").await?;
+        for n in 1..=3 {
+            wait_for_state(browser, &format!("state-rack-{n}"), "OFF").await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// Home Assistant discovery: the switch and its power sensor become one
+/// tile named by the device block; the state topic the config names is
+/// subscribed on the fly; a toggle is confirmed.
+#[tokio::test(flavor = "current_thread")]
+async fn a_home_assistant_discovered_switch_toggles_and_meters() {
+    with_browser("ha_discovery", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let args = ["--ha", "kettle"].map(String::from);
+        let mut devsim = Devsim::start_args(broker.tcp_port, &args, &["kettle"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-ha").await?;
+        devsim.wait_for_line("recv kettle homeassistant/status online", WAIT)?;
+        wait_for_state(browser, "state-devsim-kettle-1", "OFF").await?;
+        wait_for_state(browser, "title-devsim-kettle", "kettle").await?;
+        browser.click("toggle-devsim-kettle-1").await?;
+        devsim.wait_for_line("recv kettle devsim/kettle/set ON", WAIT)?;
+        wait_for_state(browser, "state-devsim-kettle-1", "ON").await?;
+        wait_until(browser, "the power sensor's reading", || async {
+            Ok(browser.text("readings-devsim-kettle").await?.contains(" W"))
+        })
+        .await
+    })
+    .await;
+}
+
+/// Shelly Gen2+: found when the page asks, switched over JSON-RPC and
+/// confirmed by its status notification.
+#[tokio::test(flavor = "current_thread")]
+async fn a_shelly_gen2_switch_is_found_and_toggles_over_rpc() {
+    with_browser("shelly_gen2", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let id = "shellyplus1pm-a8032ab12345";
+        let args = ["--no-retain", "--shelly-gen2", id].map(String::from);
+        let mut devsim = Devsim::start_args(broker.tcp_port, &args, &[id])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-gen2").await?;
+        wait_for_state(browser, &format!("state-{id}-1"), "OFF").await?;
+        browser.click(&format!("toggle-{id}-1")).await?;
+        wait_for_state(browser, &format!("state-{id}-1"), "ON").await?;
+        let rpc = devsim
+            .lines()
+            .iter()
+            .any(|l| l.starts_with(&format!("recv {id} {id}/rpc")) && l.contains("Switch.Set"));
+        if !rpc {
+            return Err(format!("no Switch.Set reached the device: {:?}", devsim.lines()).into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A device that stops talking without its will firing (SIGSTOP: the TCP
+/// connection stays) goes stale after a few of its periods, and live again
+/// when it resumes — over the same connection (devsim survives EINTR).
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_device_goes_stale_and_comes_back() {
+    with_browser("stale", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let args = ["--tele-period", "1", "--tasmota", "lively"].map(String::from);
+        let mut devsim = Devsim::start_args(broker.tcp_port, &args, &["lively"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-stale").await?;
+        wait_for_state(browser, "online-lively", "live").await?;
+        // Setup, not an assertion: two telemetry periods (1 s) teach the
+        // page the device's period.
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        let signal = |name: &str| {
+            std::process::Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(devsim.pid().to_string())
+                .status()
+        };
+        signal("STOP")?;
+        let stale = wait_for_state(browser, "online-lively", "stale").await;
+        signal("CONT")?;
+        stale?;
+        wait_for_state(browser, "online-lively", "live").await?;
+        let readies = devsim
+            .lines()
+            .iter()
+            .filter(|l| *l == "ready lively")
+            .count();
+        if readies != 1 {
+            return Err(format!("devsim reconnected after SIGCONT ({readies} × ready)").into());
+        }
+        Ok(())
+    })
+    .await;
+}
