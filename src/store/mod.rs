@@ -217,6 +217,7 @@ impl AppState {
     pub fn connect_profile(self, profile: Profile) {
         let id = profile.id.clone();
         let connection = self.connection_of(&id);
+        self.use_topics(connection, &profile.device_topics);
         self.apply_custom_tiles(connection, &profile);
         let filters = self
             .dashboards
@@ -507,6 +508,31 @@ impl AppState {
             let connection = self.connection_of(profile_id);
             self.apply_custom_tiles(connection, &profile);
         }
+    }
+
+    /// Makes the connection's adapters use these topics: a change starts
+    /// its dashboard afresh (its tiles go; devices announce themselves
+    /// again at connect).
+    fn use_topics(self, connection: ConnectionId, topics: &connections::DeviceTopics) {
+        let topics = devices::Topics {
+            tasmota_group: topics.tasmota_group.clone(),
+            zigbee2mqtt: topics.zigbee2mqtt.clone(),
+            homeassistant: topics.homeassistant.clone(),
+            netio: topics.netio.clone(),
+        };
+        let same = self
+            .dashboards
+            .with_value(|all| all.get(&connection).is_some_and(|d| *d.topics() == topics));
+        if same {
+            return;
+        }
+        self.dashboards.update_value(|all| {
+            all.insert(connection, Dashboard::with_topics(connection, &topics));
+        });
+        self.tiles
+            .update_value(|t| t.retain(|key, _| key.connection != connection));
+        self.device_keys
+            .update(|keys| keys.retain(|key| key.connection != connection));
     }
 
     /// Hands a profile's custom tiles to its dashboard; subscribes to what

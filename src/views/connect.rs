@@ -56,6 +56,11 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
     let will_qos = RwSignal::new(will.qos.to_string());
     let will_retain = RwSignal::new(will.retain);
     let extra = RwSignal::new(initial.subscriptions.join("\n"));
+    let topics = initial.device_topics.clone();
+    let tasmota_group = RwSignal::new(topics.tasmota_group);
+    let z2m_base = RwSignal::new(topics.zigbee2mqtt);
+    let ha_prefix = RwSignal::new(topics.homeassistant);
+    let netio_prefix = RwSignal::new(topics.netio);
     let form_error = RwSignal::new(None::<String>);
     let profile = move || {
         let url_text = url.get_untracked().trim().to_owned();
@@ -70,6 +75,12 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
             id: id.clone(),
             layout: kept.layout,
             custom_tiles: kept.custom_tiles,
+            device_topics: connections::DeviceTopics {
+                tasmota_group: tasmota_group.get_untracked().trim().to_owned(),
+                zigbee2mqtt: z2m_base.get_untracked().trim().to_owned(),
+                homeassistant: ha_prefix.get_untracked().trim().to_owned(),
+                netio: netio_prefix.get_untracked().trim().to_owned(),
+            },
             name: name_text,
             url: url_text,
             client_id: client_id.get_untracked().trim().to_owned(),
@@ -333,6 +344,22 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
                         <textarea data-testid="extra-subscriptions" rows="2" spellcheck="false"
                             prop:value=move || extra.get()
                             on:input=move |ev| extra.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <label>
+                        "Tasmota group topic"
+                        <input type="text" data-testid="topic-tasmota-group" bind:value=tasmota_group />
+                    </label>
+                    <label>
+                        "Zigbee2MQTT base topic"
+                        <input type="text" data-testid="topic-zigbee2mqtt" bind:value=z2m_base />
+                    </label>
+                    <label>
+                        "Home Assistant discovery prefix"
+                        <input type="text" data-testid="topic-homeassistant" bind:value=ha_prefix />
+                    </label>
+                    <label>
+                        "NETIO MQTT-flex prefix"
+                        <input type="text" data-testid="topic-netio" bind:value=netio_prefix />
                     </label>
                 </div>
             </details>

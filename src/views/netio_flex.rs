@@ -16,6 +16,7 @@ pub fn NetioFlexGenerator() -> impl IntoView {
     let broker_host = RwSignal::new(host);
     let broker_port = RwSignal::new(defaults.broker_port.to_string());
     let username = RwSignal::new(String::new());
+    let prefix = RwSignal::new(defaults.prefix.clone());
     let generated = RwSignal::new(None::<Result<(String, Vec<String>), String>>);
     let copied = RwSignal::new(None::<&'static str>);
     let generate = move |ev: leptos::ev::SubmitEvent| {
@@ -38,6 +39,7 @@ pub fn NetioFlexGenerator() -> impl IntoView {
                     .try_into()
                     .map_err(|_| "port: at most 65535".to_owned())?,
                 username: username.get_untracked().trim().to_owned(),
+                prefix: prefix.get_untracked().trim().to_owned(),
                 ..FlexOptions::default()
             };
             let json = netio_flex::generate(&options).map_err(|e| e.to_string())?;
@@ -86,7 +88,8 @@ pub fn NetioFlexGenerator() -> impl IntoView {
             <p class="info">
                 "For NETIO PowerBOX, PowerPDU and PowerCable with MQTT-flex. Paste the result in the \
                  NETIO web UI under M2M API Protocols → MQTT-flex. Its outlets then appear here as \
-                 tiles (topics netio/<device>/output/<n>/…)."
+                 tiles (topics <prefix>/<device>/output/<n>/…; the prefix the dashboard reads is set in \
+                 the connection's More settings)."
             </p>
             <form class="custom" on:submit=generate>
                 <label>"Device name (as set on the NETIO)" <input type="text" data-testid="flex-device" bind:value=device_name /></label>
@@ -95,6 +98,7 @@ pub fn NetioFlexGenerator() -> impl IntoView {
                 <label>"Broker host (as the NETIO reaches it)" <input type="text" data-testid="flex-host" bind:value=broker_host /></label>
                 <label>"Broker MQTT port" <input type="number" min="1" max="65535" data-testid="flex-port" bind:value=broker_port /></label>
                 <label>"Username (optional)" <input type="text" data-testid="flex-username" bind:value=username /></label>
+                <label>"Topic prefix (as in the connection's settings)" <input type="text" data-testid="flex-prefix" bind:value=prefix /></label>
                 <button type="submit" data-testid="flex-generate">"Generate"</button>
             </form>
             {move || generated.get().map(|result| match result {

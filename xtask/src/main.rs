@@ -68,19 +68,29 @@ fn demo() -> Result<ExitCode> {
     step("starting mosquitto (TCP + WebSocket on 127.0.0.1)");
     let broker = Mosquitto::start(&run_dir)?;
     step(
-        "starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip; a Shelly Plug S; \
-         a Zigbee2MQTT plug",
+        "starting devsim: Tasmota plugs kitchen, desk and a 4-relay strip; a Shelly Plug S \
+         (Gen1) and a Shelly Plus 1PM (Gen2); a Zigbee2MQTT plug; a Home Assistant-discovered \
+         kettle; a 4-output NETIO",
     );
-    let devsim = Devsim::start(
-        broker.tcp_port,
-        &[
-            "kitchen",
-            "desk",
-            "strip:4",
-            "shelly=shellyplug-s-7AECF4",
-            "z2m=hall_plug",
-        ],
-    )?;
+    let fleet = [
+        ("--tasmota", "kitchen"),
+        ("--tasmota", "desk"),
+        ("--tasmota", "strip:4"),
+        ("--shelly", "shellyplug-s-7AECF4"),
+        ("--shelly-gen2", "shellyplus1pm-a8032ab12345"),
+        ("--z2m", "hall_plug"),
+        ("--ha", "kettle"),
+        ("--netio", "netio-box:4"),
+    ];
+    let args: Vec<String> = fleet
+        .iter()
+        .flat_map(|(flag, value)| [(*flag).to_owned(), (*value).to_owned()])
+        .collect();
+    let names: Vec<&str> = fleet
+        .iter()
+        .map(|(_, value)| value.split(':').next().unwrap_or(value))
+        .collect();
+    let devsim = Devsim::start_args(broker.tcp_port, &args, &names)?;
     let port = std::env::var("PLUGBOARD_DEMO_PORT")
         .ok()
         .and_then(|p| p.parse().ok())

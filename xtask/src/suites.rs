@@ -260,7 +260,7 @@ pub(crate) fn test() -> Result<ExitCode> {
         ]),
     );
     tally.check(
-        "mqtt-codec and mqtt-client build for wasm32",
+        "mqtt-codec, mqtt-client and devsim's device models build for wasm32",
         cargo().args([
             "build",
             "--quiet",
@@ -268,6 +268,9 @@ pub(crate) fn test() -> Result<ExitCode> {
             "mqtt-codec",
             "-p",
             "mqtt-client",
+            "-p",
+            "devsim",
+            "--lib",
             "--target",
             "wasm32-unknown-unknown",
         ]),

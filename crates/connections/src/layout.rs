@@ -335,3 +335,48 @@ pub fn add_custom_tile(
     }
     Ok(())
 }
+
+/// Topics an installation changed from the device ecosystems' defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceTopics {
+    /// Tasmota's group topic.
+    pub tasmota_group: String,
+    /// Zigbee2MQTT's base topic.
+    pub zigbee2mqtt: String,
+    /// Home Assistant's discovery prefix.
+    pub homeassistant: String,
+    /// The NETIO MQTT-flex prefix.
+    pub netio: String,
+}
+
+impl Default for DeviceTopics {
+    fn default() -> Self {
+        Self {
+            tasmota_group: "tasmotas".into(),
+            zigbee2mqtt: "zigbee2mqtt".into(),
+            homeassistant: "homeassistant".into(),
+            netio: "netio".into(),
+        }
+    }
+}
+
+impl DeviceTopics {
+    /// Whether every one is a usable topic prefix (no wildcards, no empty
+    /// level); the device layer says more precisely what is wrong.
+    pub fn usable(&self) -> bool {
+        [
+            &self.tasmota_group,
+            &self.zigbee2mqtt,
+            &self.homeassistant,
+            &self.netio,
+        ]
+        .iter()
+        .all(|t| {
+            !t.is_empty()
+                && t.len() <= 128
+                && mqtt_codec::is_valid_topic_name(t)
+                && !t.split('/').any(str::is_empty)
+        })
+    }
+}

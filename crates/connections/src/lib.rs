@@ -26,8 +26,8 @@ pub use mqtt_client::{ConnectOptions, Protocol, Publish, QoS, ReasonCode, Subscr
 
 pub use crate::doctor::{check_url, Cause, Diagnosis, PageContext};
 pub use crate::layout::{
-    add_custom_tile, CustomTile, CustomTileError, DeviceLayout, Layout, LayoutError, Section,
-    MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
+    add_custom_tile, CustomTile, CustomTileError, DeviceLayout, DeviceTopics, Layout, LayoutError,
+    Section, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
 };
 pub use crate::profile::{
     from_share_fragment, share_fragment, Profile, ProfileError, Store, Version, Will, MAX_DOCUMENT,

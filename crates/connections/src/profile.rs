@@ -15,7 +15,9 @@ use mqtt_client::{Bytes, ConnectOptions, LastWill, QoS, SubscribeFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::doctor::{check_url, PageContext};
-use crate::layout::{CustomTile, Layout, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES};
+use crate::layout::{
+    CustomTile, DeviceTopics, Layout, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
+};
 use crate::supervisor::{Settings, VersionChoice};
 
 /// The schema this version writes.
@@ -62,6 +64,8 @@ pub struct Profile {
     pub layout: Layout,
     /// Tiles the user made for devices no adapter knows.
     pub custom_tiles: Vec<CustomTile>,
+    /// Device topics this installation changed from the defaults.
+    pub device_topics: DeviceTopics,
 }
 
 impl Default for Profile {
@@ -82,6 +86,7 @@ impl Default for Profile {
             subscriptions: Vec::new(),
             layout: Layout::default(),
             custom_tiles: Vec::new(),
+            device_topics: DeviceTopics::default(),
         }
     }
 }
@@ -183,6 +188,13 @@ impl Profile {
             if !mqtt_codec::is_valid_topic_filter(filter) {
                 return Err(invalid(format!("\"{filter}\" is not a valid topic filter")));
             }
+        }
+        if !self.device_topics.usable() {
+            return Err(invalid(
+                "a device topic (Tasmota group, Zigbee2MQTT base, Home Assistant prefix, \
+                 NETIO prefix) is empty or has a wildcard or an empty level"
+                    .into(),
+            ));
         }
         if self.custom_tiles.len() > MAX_CUSTOM_TILES {
             return Err(invalid(format!(

@@ -171,3 +171,20 @@ fn an_import_with_a_bad_custom_tile_is_refused_with_the_reason() {
     assert!(err.contains("custom tile \"Garage\""), "{err}");
     assert!(err.contains("wildcards"), "{err}");
 }
+
+#[test]
+fn device_topics_default_and_refuse_wildcards() {
+    let mut profile = Profile {
+        id: "p1".into(),
+        name: "Home".into(),
+        url: "ws://127.0.0.1:9001/".into(),
+        ..Profile::default()
+    };
+    assert_eq!(profile.device_topics.netio, "netio");
+    assert!(profile.validate().is_ok());
+    profile.device_topics.zigbee2mqtt = "zb/#".into();
+    let err = profile.validate().unwrap_err().to_string();
+    assert!(err.contains("device topic"), "{err}");
+    profile.device_topics.zigbee2mqtt = "zb//home".into();
+    assert!(profile.validate().is_err(), "an empty level");
+}

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::adapter::{Change, Output};
-use crate::adapters::{self, custom::Custom, custom::CustomTile};
+use crate::adapters::{self, custom::Custom, custom::CustomTile, Topics};
 use crate::model::{
     Action, ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest,
     DEFAULT_MAX_DEVICES, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
@@ -60,12 +60,32 @@ pub struct Dashboard {
     scheduled: Vec<(u64, (DeviceKey, u8), PublishRequest)>,
     /// The last scan: when, and the topics it asked on.
     last_scan: Option<(u64, Vec<String>)>,
+    /// The installation's topics the adapters were made with.
+    topics: Topics,
 }
 
 impl Dashboard {
     /// An empty dashboard for a connection, with every adapter.
     pub fn new(connection: ConnectionId) -> Self {
-        Self::with_router(connection, Router::new(adapters::all()))
+        Self::with_topics(connection, &Topics::default())
+    }
+
+    /// An empty dashboard whose adapters use these topics (see
+    /// [`Topics::check`]; an unusable one falls back to its default).
+    pub fn with_topics(connection: ConnectionId, topics: &Topics) -> Self {
+        let topics = if topics.check().is_ok() {
+            topics.clone()
+        } else {
+            Topics::default()
+        };
+        let mut dashboard = Self::with_router(connection, Router::new(adapters::all(&topics)));
+        dashboard.topics = topics;
+        dashboard
+    }
+
+    /// The topics its adapters use.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
     }
 
     /// An empty dashboard with the adapters of `router`.
@@ -81,6 +101,7 @@ impl Dashboard {
             window: (0, 0),
             scheduled: Vec::new(),
             last_scan: None,
+            topics: Topics::default(),
         }
     }
 

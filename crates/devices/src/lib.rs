@@ -26,6 +26,7 @@ pub use mqtt_codec::QoS;
 
 pub use crate::adapter::{off_then_on, Adapter, Change, Output};
 pub use crate::adapters::custom::CustomTile;
+pub use crate::adapters::Topics;
 pub use crate::dashboard::{Dashboard, Update, SCAN_INTERVAL_MS};
 pub use crate::model::{
     sparkline, Action, ConnectionId, Device, DeviceKey, Family, Liveness, Outlet, Pending, Power,

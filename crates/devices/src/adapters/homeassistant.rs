@@ -66,12 +66,10 @@ use crate::model::{
 };
 use crate::router::MAX_EXTRA_FILTERS;
 
-/// The discovery prefix (Home Assistant's default).
-const PREFIX: &str = "homeassistant";
-
-/// Where Home Assistant announces itself; `online` there asks every
-/// integration for its configs.
-const BIRTH_TOPIC: &str = "homeassistant/status";
+/// Home Assistant's default discovery prefix. Home Assistant announces
+/// itself on `<prefix>/status`; `online` there asks every integration for
+/// its configs.
+pub(crate) const DEFAULT_PREFIX: &str = "homeassistant";
 
 /// Longest config read, in bytes; longer ones are ignored.
 const MAX_CONFIG_LEN: usize = 16 * 1024;
@@ -112,8 +110,11 @@ const MAX_STEPS: usize = 8;
 
 /// The Home Assistant discovery adapter: it learns entities from configs,
 /// and the topics to hear from them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct HomeAssistant {
+    /// The discovery prefix (`homeassistant` by default); the birth
+    /// message goes to `<prefix>/status`.
+    prefix: String,
     /// By config topic (device-based components: `<topic>#<component id>`).
     entities: BTreeMap<String, Entity>,
     /// Device id → the keys of its entities.
@@ -129,6 +130,27 @@ pub(crate) struct HomeAssistant {
     rebirth_at: Option<u64>,
     /// When the birth message was last sent.
     last_birth: Option<u64>,
+}
+
+impl Default for HomeAssistant {
+    fn default() -> Self {
+        Self::with_prefix(DEFAULT_PREFIX)
+    }
+}
+
+impl HomeAssistant {
+    /// An adapter for discovery under `prefix`.
+    pub(crate) fn with_prefix(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            entities: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            topics_version: 0,
+            rebirth_at: None,
+            last_birth: None,
+        }
+    }
 }
 
 /// How long after a config with new topics the birth is sent again (a
@@ -663,13 +685,13 @@ impl Adapter for HomeAssistant {
 
     fn subscriptions(&self) -> Vec<String> {
         vec![
-            format!("{PREFIX}/+/+/config"),
-            format!("{PREFIX}/+/+/+/config"),
+            format!("{}/+/+/config", self.prefix),
+            format!("{}/+/+/+/config", self.prefix),
         ]
     }
 
     fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output {
-        let out = match ConfigTopic::parse(topic) {
+        let out = match ConfigTopic::parse(&self.prefix, topic) {
             Some(at) => self.config(topic, &at, payload),
             None => self.learned(topic, payload, retained),
         };
@@ -697,7 +719,10 @@ impl Adapter for HomeAssistant {
         }
         self.rebirth_at = None;
         self.last_birth = Some(now);
-        out.publish.push(PublishRequest::new(BIRTH_TOPIC, "online"));
+        out.publish.push(PublishRequest::new(
+            format!("{}/status", self.prefix),
+            "online",
+        ));
         out
     }
 
@@ -722,7 +747,10 @@ impl Adapter for HomeAssistant {
 
     fn on_connected(&mut self, now: u64) -> Vec<PublishRequest> {
         self.last_birth = Some(now);
-        vec![PublishRequest::new(BIRTH_TOPIC, "online")]
+        vec![PublishRequest::new(
+            format!("{}/status", self.prefix),
+            "online",
+        )]
     }
 }
 
@@ -737,9 +765,9 @@ struct ConfigTopic<'a> {
 impl<'a> ConfigTopic<'a> {
     /// `homeassistant/<component>/[<node_id>/]<object_id>/config`, the ids
     /// "only of characters from the character class `[a-zA-Z0-9_-]`".
-    fn parse(topic: &'a str) -> Option<Self> {
+    fn parse(prefix: &str, topic: &'a str) -> Option<Self> {
         let rest = topic
-            .strip_prefix(PREFIX)?
+            .strip_prefix(prefix)?
             .strip_prefix('/')?
             .strip_suffix("/config")?;
         let mut levels = rest.split('/');

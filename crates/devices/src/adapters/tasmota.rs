@@ -39,14 +39,37 @@ const SUBSCRIPTIONS: &[&str] = &[
 
 /// The Tasmota adapter. It remembers which devices it has seen, to ask a
 /// new one for its state once.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tasmota {
+    /// The group topic every device listens on (`tasmotas` by default).
+    group: String,
     known: BTreeSet<String>,
     /// When each device last sent `tele/<t>/STATE`: the gap between two
     /// is its `TelePeriod`.
     tele_at: BTreeMap<String, u64>,
     /// Native discovery: MAC → topic, to place `…/sensors` messages.
     macs: BTreeMap<String, String>,
+}
+
+/// Tasmota's default group topic.
+pub(crate) const DEFAULT_GROUP: &str = "tasmotas";
+
+impl Default for Tasmota {
+    fn default() -> Self {
+        Self::with_group(DEFAULT_GROUP)
+    }
+}
+
+impl Tasmota {
+    /// An adapter whose devices share the group topic `group`.
+    pub(crate) fn with_group(group: &str) -> Self {
+        Self {
+            group: group.to_owned(),
+            known: BTreeSet::new(),
+            tele_at: BTreeMap::new(),
+            macs: BTreeMap::new(),
+        }
+    }
 }
 
 impl Adapter for Tasmota {
@@ -60,7 +83,7 @@ impl Adapter for Tasmota {
 
     fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output {
         if let Some(rest) = topic.strip_prefix("cmnd/") {
-            return retained_command(topic, rest, payload, retained);
+            return retained_command(topic, rest, payload, retained, &self.group);
         }
         if let Some(rest) = topic.strip_prefix("tasmota/discovery/") {
             return self.discovery(rest, payload);
@@ -94,7 +117,7 @@ impl Adapter for Tasmota {
     }
 
     fn on_connected(&mut self, _now: u64) -> Vec<PublishRequest> {
-        vec![query("tasmotas")]
+        vec![query(&self.group)]
     }
 
     fn action(&self, id: &str, index: u8, action: Action, _now: u64) -> Vec<TimedPublish> {
@@ -266,12 +289,18 @@ fn parse<'a>(topic: &'a str, payload: &[u8]) -> Option<Message<'a>> {
 
 /// A message on `cmnd/<t>/<command>`: flags a retained one; an empty one
 /// (the clearing, echoed back) unflags it. Live commands are nobody's news.
-fn retained_command(topic: &str, rest: &str, payload: &[u8], retained: bool) -> Output {
+fn retained_command(
+    topic: &str,
+    rest: &str,
+    payload: &[u8],
+    retained: bool,
+    group: &str,
+) -> Output {
     let mut out = Output::default();
     let Some((id, command)) = rest.split_once('/') else {
         return out;
     };
-    if id.is_empty() || id == "tasmotas" || command.contains('/') {
+    if id.is_empty() || id == group || command.contains('/') {
         return out;
     }
     let present = match (retained, payload.is_empty()) {

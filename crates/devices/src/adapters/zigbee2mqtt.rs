@@ -24,7 +24,8 @@ use serde_json::Value;
 use crate::adapter::{off_then_on, Adapter, Change, Output};
 use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
-const BASE: &str = "zigbee2mqtt";
+/// Zigbee2MQTT's default base topic.
+pub(crate) const DEFAULT_BASE: &str = "zigbee2mqtt";
 
 /// One switch property of a device: its name and its on/off values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +47,29 @@ impl Switch {
 
 /// The Zigbee2MQTT adapter: it learns each device's switches from
 /// `bridge/devices`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Zigbee2Mqtt {
+    /// The base topic (`zigbee2mqtt` unless the bridge is configured
+    /// otherwise).
+    base: String,
     switches: BTreeMap<String, Vec<Switch>>,
 }
 
+impl Default for Zigbee2Mqtt {
+    fn default() -> Self {
+        Self::with_base(DEFAULT_BASE)
+    }
+}
+
 impl Zigbee2Mqtt {
+    /// An adapter for a bridge publishing under `base`.
+    pub(crate) fn with_base(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            switches: BTreeMap::new(),
+        }
+    }
+
     fn switches_of(&self, name: &str) -> Vec<Switch> {
         self.switches
             .get(name)
@@ -100,7 +118,7 @@ impl Zigbee2Mqtt {
             });
             if new {
                 out.publish.push(PublishRequest::new(
-                    format!("{BASE}/{name}/get"),
+                    format!("{}/{name}/get", self.base),
                     r#"{"state":""}"#,
                 ));
             }
@@ -160,14 +178,17 @@ impl Adapter for Zigbee2Mqtt {
 
     fn subscriptions(&self) -> Vec<String> {
         vec![
-            format!("{BASE}/bridge/devices"),
-            format!("{BASE}/+"),
-            format!("{BASE}/+/availability"),
+            format!("{}/bridge/devices", self.base),
+            format!("{}/+", self.base),
+            format!("{}/+/availability", self.base),
         ]
     }
 
     fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
-        let Some(rest) = topic.strip_prefix(BASE).and_then(|r| r.strip_prefix('/')) else {
+        let Some(rest) = topic
+            .strip_prefix(self.base.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
             return Output::default();
         };
         let text = String::from_utf8_lossy(payload);
@@ -210,7 +231,7 @@ impl Adapter for Zigbee2Mqtt {
         };
         let payload = serde_json::json!({ switch.property.as_str(): value }).to_string();
         vec![TimedPublish::now(PublishRequest::new(
-            format!("{BASE}/{id}/set"),
+            format!("{}/{id}/set", self.base),
             payload,
         ))]
     }

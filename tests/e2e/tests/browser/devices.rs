@@ -172,9 +172,14 @@ async fn a_device_started_before_the_page_is_found_with_nothing_retained() {
         )?;
         let args = ["--no-retain", "--tasmota", "early"].map(String::from);
         let _devsim = Devsim::start_args(broker.tcp_port, &args, &["early"])?;
+        // In MQTT 5 the broker says Retain Available 0 (and refuses a
+        // retained will): devsim honours it without being told.
+        let args = ["--protocol", "5", "--tasmota", "five"].map(String::from);
+        let _v5 = Devsim::start_args(broker.tcp_port, &args, &["five"])?;
         let server = StaticServer::start(&dist(), 0)?;
         connect_with_form(browser, &server, &broker, "e2e-noretain").await?;
         wait_for_state(browser, "state-early-1", "OFF").await?;
+        wait_for_state(browser, "state-five-1", "OFF").await?;
         browser.click("toggle-early-1").await?;
         wait_for_state(browser, "state-early-1", "ON").await
     })
@@ -189,8 +194,17 @@ async fn the_generated_mqtt_flex_config_drives_a_netio_and_its_power_cycle() {
     with_browser("netio_flex", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
         let server = StaticServer::start(&dist(), 0)?;
-        connect_with_form(browser, &server, &broker, "e2e-netio").await?;
+        // This installation publishes under `pdu/`, not the default
+        // `netio/`: set in the connection and in the generator alike.
+        open_page(browser, &server).await?;
+        browser.type_into("broker-url", &broker.ws_url()).await?;
+        browser.type_into("client-id", "e2e-netio").await?;
+        browser.click("more-settings").await?;
+        browser.type_into("topic-netio", "pdu").await?;
+        browser.click("connect").await?;
+        wait_for_connection(browser, "subscribed").await?;
         browser.click("netio-flex").await?;
+        browser.type_into("flex-prefix", "pdu").await?;
         browser.type_into("flex-device", "box").await?;
         browser.type_into("flex-host", "127.0.0.1").await?;
         browser
@@ -221,7 +235,7 @@ async fn the_generated_mqtt_flex_config_drives_a_netio_and_its_power_cycle() {
         let mut devsim = Devsim::start_args(broker.tcp_port, &args, &["box"])?;
         wait_for_state(browser, "state-box-4", "OFF").await?;
         browser.click("toggle-box-2").await?;
-        devsim.wait_for_line("recv box netio/box/output/2/action 1", WAIT)?;
+        devsim.wait_for_line("recv box pdu/box/output/2/action 1", WAIT)?;
         wait_for_state(browser, "state-box-2", "ON").await?;
         wait_until(browser, "the NETIO's readings", || async {
             Ok(browser.text("readings-box").await?.contains(" W"))
@@ -229,7 +243,7 @@ async fn the_generated_mqtt_flex_config_drives_a_netio_and_its_power_cycle() {
         .await?;
 
         browser.click("cycle-box-2").await?;
-        devsim.wait_for_line("recv box netio/box/output/2/action 2", WAIT)?;
+        devsim.wait_for_line("recv box pdu/box/output/2/action 2", WAIT)?;
         wait_for_state(browser, "state-box-2", "power-cycling: on…").await?;
         wait_for_state(browser, "state-box-2", "ON").await?;
         let error = browser.text("error-box-2").await;

@@ -111,3 +111,86 @@ fn devsim_subscribes_once_per_session_after_a_broker_restart() -> Result {
     }
     Ok(())
 }
+
+/// A broker that refuses anonymous clients (ejabberd does): devsim logs in
+/// with `--username`/`--password`, in MQTT 5 too; with a wrong password it
+/// gives up (exits) instead of reconnecting for ever.
+#[test]
+fn devsim_logs_in_and_gives_up_on_a_refused_login() -> Result {
+    let dir = e2e::target_dir().join("e2e").join("devsim_login");
+    let _ = std::fs::remove_dir_all(&dir);
+    let broker = Mosquitto::start_with(
+        &dir.join("mosquitto"),
+        e2e::BrokerConfig {
+            users: vec![("plug".into(), "s3cret".into())],
+            ..e2e::BrokerConfig::default()
+        },
+    )?;
+    let args = |password: &str, protocol: &str| -> Vec<String> {
+        [
+            "--username",
+            "plug",
+            "--password",
+            password,
+            "--protocol",
+            protocol,
+            "--tasmota",
+            "locked",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let mut good = Devsim::start_args(broker.tcp_port, &args("s3cret", "5"), &["locked"])?;
+    publish_with_login(broker.tcp_port)?;
+    good.wait_for_line("recv locked cmnd/locked/POWER ON", WAIT)?;
+    drop(good);
+    let refused = Devsim::start_args(broker.tcp_port, &args("wrong", "3.1.1"), &["locked"]);
+    match refused {
+        Err(err) if err.to_string().contains("exited") => Ok(()),
+        Err(err) => Err(format!("expected devsim to exit, got: {err}").into()),
+        Ok(_) => Err("devsim was ready with a wrong password".into()),
+    }
+}
+
+/// Publishes `cmnd/locked/POWER ON` as user `plug`.
+fn publish_with_login(port: u16) -> Result {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let start = Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut options = ConnectOptions::new("e2e-login");
+    options.username = Some("plug".into());
+    options.password = Some(mqtt_client::Bytes::from_static(b"s3cret"));
+    let mut client = Client::new(options);
+    client.connect(now());
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if client.poll_transmit(&mut out) {
+            stream.write_all(&out)?;
+            out.clear();
+        }
+        match client.poll_event() {
+            Some(Event::Connected { .. }) => break,
+            Some(Event::Disconnected(err)) => return Err(format!("login refused: {err}").into()),
+            Some(_) => continue,
+            None => {}
+        }
+        if start.elapsed() > WAIT {
+            return Err("no CONNACK".into());
+        }
+        if let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                return Err("closed before CONNACK".into());
+            }
+            client.handle_bytes(now(), &buf[..n]);
+        }
+    }
+    client.publish(now(), Publish::new("cmnd/locked/POWER", "ON"))?;
+    client.disconnect(now());
+    while client.poll_transmit(&mut out) {
+        stream.write_all(&out)?;
+        out.clear();
+    }
+    Ok(())
+}
