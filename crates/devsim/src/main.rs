@@ -51,8 +51,9 @@ options:
   --tele-period SECS            telemetry period of every device (default: each
                                 model's own, e.g. Tasmota 300, Shelly Gen1 30);
                                 NETIO follows its config's timer events
-  --rate R                      fleet only: each plug sends its telemetry (STATE +
-                                SENSOR) R times per second, e.g. 10 or 0.1
+  --rate R                      fleet only: each plug publishes R telemetry messages
+                                per second (a STATE + SENSOR pair
+                                every 2/R s), e.g. 10 or 0.1
   --netio-delay MS              NETIO short on/off delay (default 5000)
   --no-retain                   publish nothing retained (no retained will either)
   -h, --help                    this text
@@ -162,7 +163,8 @@ fn parse(args: Vec<String>) -> Result<(Options, Vec<Model>), String> {
                     .ok_or_else(|| {
                         format!("bad --rate {v:?} (per second, above 0, at most 1000)")
                     })?;
-                a.rate_period_ms = Some(((1000.0 / rate).round() as u64).max(1));
+                // A telemetry round is two messages (STATE and SENSOR).
+                a.rate_period_ms = Some(((2000.0 / rate).round() as u64).max(1));
             }
             "--devices" => {
                 let v = value()?;
@@ -407,10 +409,11 @@ mod tests {
             m.on_connected(0);
         }
         assert_eq!(models[0].poll_timeout(), Some(500));
-        assert_eq!(models[1].poll_timeout(), Some(100));
+        // 10 messages a second: a STATE + SENSOR pair every 200 ms.
+        assert_eq!(models[1].poll_timeout(), Some(200));
         let (_, mut models) = parse(args("--broker 127.0.0.1:1 --devices 1 --rate 0.1")).unwrap();
         models[0].on_connected(0);
-        assert_eq!(models[0].poll_timeout(), Some(10_000));
+        assert_eq!(models[0].poll_timeout(), Some(20_000));
         let (_, models) = parse(args("--broker 127.0.0.1:1 --devices 10000")).unwrap();
         assert_eq!(models[9_999].name(), "plug-10000");
         assert_eq!(models[0].name(), "plug-00001");

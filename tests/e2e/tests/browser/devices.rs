@@ -67,7 +67,7 @@ async fn a_custom_tile_drives_a_device_no_adapter_knows() {
 async fn the_layout_is_kept_with_the_profile() {
     with_browser("layout", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
-        let _devsim = Devsim::start(broker.tcp_port, &["plug1", "strip:2"])?;
+        let mut devsim = Devsim::start(broker.tcp_port, &["plug1", "strip:2"])?;
         let server = StaticServer::start(&dist(), 0)?;
         connect_with_form(browser, &server, &broker, "e2e-layout").await?;
         wait_for_state(browser, "state-plug1-1", "OFF").await?;
@@ -90,6 +90,49 @@ async fn the_layout_is_kept_with_the_profile() {
         if label.as_deref() != Some("Kettle, outlet 1") {
             return Err(format!("the switch is named {label:?}").into());
         }
+        // Moved within its group: the strip first.
+        browser.click("arrange-strip").await?;
+        browser.type_into("group-strip", "Kitchen").await?;
+        browser.click("save-arrange-strip").await?;
+        let order = || async {
+            let order = browser
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('article.tile')].map(t => t.dataset.testid)",
+                    vec![],
+                )
+                .await?;
+            Ok::<_, Box<dyn std::error::Error>>(order.to_string())
+        };
+        wait_until(browser, "plug1 then the strip in Kitchen", || async {
+            Ok(order().await? == r#"["tile-plug1","tile-strip"]"#)
+        })
+        .await?;
+        browser.click("arrange-strip").await?;
+        browser.click("up-strip").await?;
+        wait_until(browser, "the strip moved up", || async {
+            Ok(order().await? == r#"["tile-strip","tile-plug1"]"#)
+        })
+        .await?;
+
+        // A protected outlet asks first: "no" sends nothing, "yes" switches.
+        browser.click("arrange-plug1").await?;
+        browser.click("protect-plug1-1").await?;
+        browser.click("toggle-plug1-1").await?;
+        browser.client.dismiss_alert().await?;
+        browser.click("toggle-plug1-1").await?;
+        browser.client.accept_alert().await?;
+        devsim.wait_for_line("recv plug1 cmnd/plug1/POWER ON", WAIT)?;
+        wait_for_state(browser, "state-plug1-1", "ON").await?;
+        let commands = devsim
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("recv plug1 cmnd/plug1/POWER "))
+            .count();
+        if commands != 1 {
+            return Err(format!("{commands} commands reached the plug, expected 1").into());
+        }
+
         browser.click("arrange-strip").await?;
         browser.click("hide-strip").await?;
         wait_until(browser, "the strip hidden", || async {
