@@ -67,6 +67,17 @@ pub enum Change {
         /// The sentence.
         note: String,
     },
+    /// A binary sensor of the device (door, motion, …) reports.
+    Flag {
+        /// Its id.
+        id: String,
+        /// The sensor's name.
+        name: String,
+        /// Its class (`door`, `motion`, …), if it says.
+        class: Option<String>,
+        /// Its state.
+        on: bool,
+    },
     /// One outlet is gone (its discovery config was cleared).
     OutletRemoved {
         /// Its id.
@@ -103,6 +114,7 @@ impl Change {
             | Self::OutletNamed { id, .. }
             | Self::Period { id, .. }
             | Self::Note { id, .. }
+            | Self::Flag { id, .. }
             | Self::OutletRemoved { id, .. }
             | Self::Removed { id }
             | Self::RetainedCommand { id, .. } => id,

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::adapter::{Change, Output};
 use crate::adapters::{self, custom::Custom, custom::CustomTile, Topics};
 use crate::model::{
-    Action, ConnectionId, Device, DeviceKey, Family, Pending, Power, PublishRequest,
-    DEFAULT_MAX_DEVICES, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND,
+    Action, ConnectionId, Device, DeviceKey, Family, Flag, Pending, Power, PublishRequest,
+    DEFAULT_MAX_DEVICES, MAX_FLAGS, MAX_ID_LEN, MAX_TRACKED, PENDING_TIMEOUT_MS,
+    QUERIES_PER_SECOND,
 };
 
 /// Longest device or outlet name kept, in bytes.
@@ -259,6 +260,18 @@ impl Dashboard {
                     Change::Period { ms, .. } => device.period_ms = Some(ms.max(1_000)),
                     Change::Note { note, .. } => {
                         device.note = (!note.is_empty()).then(|| bounded_to(note, 300));
+                    }
+                    Change::Flag {
+                        name, class, on, ..
+                    } => {
+                        let known = device.flags.iter().position(|f| f.name == name);
+                        match known {
+                            Some(at) => device.flags[at] = Flag { name, class, on },
+                            None if device.flags.len() < MAX_FLAGS => {
+                                device.flags.push(Flag { name, class, on });
+                            }
+                            None => {}
+                        }
                     }
                     Change::OutletRemoved { index, .. } => {
                         device.outlets.retain(|o| o.index != index);

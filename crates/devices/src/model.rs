@@ -275,6 +275,42 @@ impl fmt::Display for Liveness {
     }
 }
 
+/// A binary sensor's latest state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    /// Its name.
+    pub name: String,
+    /// Its class (`door`, `motion`, …), if it says.
+    pub class: Option<String>,
+    /// On (open, detected, …) or off.
+    pub on: bool,
+}
+
+impl Flag {
+    /// The state in the words its class uses: "open" / "closed" for a
+    /// door, "detected" / "clear" for motion, else "on" / "off".
+    pub fn word(&self) -> &'static str {
+        let (on, off) = match self.class.as_deref() {
+            Some("door" | "garage_door" | "opening" | "window" | "lock") => ("open", "closed"),
+            Some("motion" | "occupancy" | "presence" | "moving" | "sound" | "vibration") => {
+                ("detected", "clear")
+            }
+            Some("problem" | "safety" | "smoke" | "gas" | "moisture" | "tamper") => ("alert", "ok"),
+            Some("connectivity") => ("connected", "disconnected"),
+            Some("battery") => ("low", "normal"),
+            _ => ("on", "off"),
+        };
+        if self.on {
+            on
+        } else {
+            off
+        }
+    }
+}
+
+/// Binary sensors a device keeps at most.
+pub(crate) const MAX_FLAGS: usize = 16;
+
 /// A device as its tile shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Device {
@@ -292,6 +328,8 @@ pub struct Device {
     pub note: Option<String>,
     /// Recent active power, oldest first: (when, W).
     pub power_history: VecDeque<(u64, f64)>,
+    /// Binary sensors (door, motion, …), by name.
+    pub flags: Vec<Flag>,
     /// Online as the device's last will / birth message says, if known.
     pub online: Option<bool>,
     /// Outputs, sorted by index.
@@ -312,6 +350,7 @@ impl Device {
             period_ms: None,
             note: None,
             power_history: VecDeque::new(),
+            flags: Vec::new(),
             online: None,
             outlets: Vec::new(),
             readings: Readings::default(),
@@ -357,7 +396,9 @@ impl Device {
     /// Known (from discovery, a will, a name) but nothing reported yet: the
     /// tile says "waiting for state" rather than show an empty card.
     pub fn awaiting_state(&self) -> bool {
-        self.outlets.iter().all(|o| o.confirmed.is_none()) && self.readings == Readings::default()
+        self.outlets.iter().all(|o| o.confirmed.is_none())
+            && self.readings == Readings::default()
+            && self.flags.is_empty()
     }
 
     /// Records a power reading for the sparkline, dropping what is older

@@ -200,6 +200,10 @@ fn a_device_known_only_from_discovery_waits_for_state() {
     let device = d.device(&tasmota("tasmota_1A2B3C")).unwrap();
     assert_eq!(device.readings.power_w, Some(42.0));
     assert!(!device.awaiting_state());
+    // Its discovery cleared (an empty retained config): the tile goes.
+    let update = d.handle_message("tasmota/discovery/A4CF121A2B3C/config", b"", true, 30);
+    assert_eq!(update.removed, [tasmota("tasmota_1A2B3C")]);
+    assert!(d.device(&tasmota("tasmota_1A2B3C")).is_none());
     // A device that nothing says is online, with no state: unknown.
     d.handle_message("cmnd/ghost/POWER", b"ON", true, 20);
     assert_eq!(

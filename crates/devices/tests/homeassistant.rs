@@ -303,7 +303,7 @@ fn an_empty_config_removes_the_entity_then_the_device() {
 /// The MQTT Discovery page's sensors: temperature and humidity are no
 /// readings a tile shows, and its motion binary sensor is ignored.
 #[test]
-fn other_sensors_and_binary_sensors_are_ignored() {
+fn other_sensors_are_ignored() {
     let mut d = Dashboard::new(ConnectionId(1));
     config(
         &mut d,
@@ -312,15 +312,40 @@ fn other_sensors_and_binary_sensors_are_ignored() {
     );
     config(
         &mut d,
-        "homeassistant/binary_sensor/garden/config",
-        r#"{"name": "garden", "device_class": "motion", "state_topic": "homeassistant/binary_sensor/garden/state"}"#,
-    );
-    config(
-        &mut d,
         "homeassistant/light/kitchen/config",
         r#"{"cmd_t":"k/set","schema":"template","command_on_template":"on","command_off_template":"off"}"#,
     );
     assert_eq!(d.devices().count(), 0);
+}
+
+/// The MQTT Discovery page's motion sensor: a flag on its tile, in the
+/// words of its class.
+#[test]
+fn a_binary_sensor_is_a_flag_on_the_tile() {
+    let mut d = Dashboard::new(ConnectionId(1));
+    config(
+        &mut d,
+        "homeassistant/binary_sensor/garden/config",
+        r#"{"name": "garden", "device_class": "motion", "state_topic": "homeassistant/binary_sensor/garden/state"}"#,
+    );
+    d.handle_message("homeassistant/binary_sensor/garden/state", b"ON", false, 1);
+    let device = d.device(&key("garden")).expect("a tile for the sensor");
+    assert_eq!(device.flags.len(), 1);
+    assert_eq!(device.flags[0].name, "garden");
+    assert_eq!(device.flags[0].word(), "detected");
+    d.handle_message("homeassistant/binary_sensor/garden/state", b"OFF", false, 2);
+    let device = d.device(&key("garden")).unwrap();
+    assert_eq!(device.flags[0].word(), "clear");
+    // Neither payload: unchanged.
+    d.handle_message(
+        "homeassistant/binary_sensor/garden/state",
+        b"maybe",
+        false,
+        3,
+    );
+    let device = d.device(&key("garden")).unwrap();
+    assert_eq!(device.flags[0].word(), "clear");
+    assert!(device.outlets.is_empty(), "no switch on a sensor");
 }
 
 #[test]

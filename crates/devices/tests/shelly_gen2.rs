@@ -23,6 +23,17 @@ fn switch_status_sets_the_outlet_and_readings() {
         0,
     );
     assert_eq!(update.changed, [key(PLUS)]);
+    // A new device is asked once for its whole status.
+    assert_eq!(update.publish.len(), 1);
+    assert_eq!(update.publish[0].topic, format!("{PLUS}/command"));
+    assert_eq!(update.publish[0].payload, b"status_update");
+    let again = d.handle_message(
+        &format!("{PLUS}/status/switch:0"),
+        br#"{"id":0,"output":true}"#,
+        false,
+        1,
+    );
+    assert!(again.publish.is_empty(), "once");
     let device = d.device(&key(PLUS)).unwrap();
     assert_eq!(device.outlet(1).unwrap().confirmed, Some(Power::On));
     assert_eq!(device.readings.power_w, Some(8.9));

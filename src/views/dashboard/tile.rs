@@ -135,6 +135,22 @@ pub fn Tile(
                 })
             }
             {
+                let device = device.clone();
+                let tid = format!("flags-{id}");
+                move || {
+                    let flags = device.with(|d| d.flags.clone());
+                    (!flags.is_empty()).then(|| view! {
+                        <p class="flags" data-testid=tid.clone()>
+                            {flags.into_iter().map(|f| view! {
+                                <span class="flag" data-on=f.on.to_string()>
+                                    {format!("{}: {}", f.name, f.word())}
+                                </span>
+                            }).collect_view()}
+                        </p>
+                    })
+                }
+            }
+            {
                 let tid = format!("spark-{id}");
                 move || spark().map(|points| view! {
                     <svg class="spark" viewBox="0 0 120 24" width="120" height="24"

@@ -196,6 +196,13 @@ enum Role {
         scale: f64,
         last: Option<f64>,
     },
+    /// A binary sensor: shown as a named flag on the tile.
+    Flag {
+        name: String,
+        class: Option<String>,
+        on: String,
+        off: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -400,7 +407,7 @@ impl HomeAssistant {
         let kept = match (old, &entity.role) {
             (Some(old), Role::Outlet(_)) if old.device == entity.device => match &old.role {
                 Role::Outlet(s) => Some(s.index),
-                Role::Meter { .. } => None,
+                Role::Meter { .. } | Role::Flag { .. } => None,
             },
             _ => None,
         };
@@ -538,7 +545,7 @@ impl HomeAssistant {
     fn switches_of<'a>(&'a self, device: &str) -> impl Iterator<Item = &'a Switch> + 'a {
         self.entities_of(device).filter_map(|e| match &e.role {
             Role::Outlet(s) => Some(s),
-            Role::Meter { .. } => None,
+            Role::Meter { .. } | Role::Flag { .. } => None,
         })
     }
 
@@ -594,6 +601,26 @@ impl HomeAssistant {
                                 Quantity::Current => &mut readings.current_a,
                             };
                             *slot = Some(number);
+                        }
+                        Role::Flag {
+                            name,
+                            class,
+                            on,
+                            off,
+                        } => {
+                            let state = if value == *on {
+                                true
+                            } else if value == *off {
+                                false
+                            } else {
+                                continue;
+                            };
+                            out.changes.push(Change::Flag {
+                                id: entity.device.clone(),
+                                name: name.clone(),
+                                class: class.clone(),
+                                on: state,
+                            });
                         }
                     }
                 }
@@ -842,6 +869,28 @@ impl Entity {
                 };
                 (role, template)
             }
+            "binary_sensor" => {
+                state_topic.as_ref()?;
+                let template = Template::parse(text(config, "value_template", "val_tpl"));
+                let on = text(config, "payload_on", "pl_on")
+                    .unwrap_or("ON")
+                    .to_owned();
+                let off = text(config, "payload_off", "pl_off")
+                    .unwrap_or("OFF")
+                    .to_owned();
+                let class = text(config, "device_class", "dev_cla").map(|c| clip(c, 32));
+                let name = field(config, "name", "name")
+                    .and_then(scalar)
+                    .or_else(|| class.clone())
+                    .unwrap_or_else(|| object.to_owned());
+                let role = Role::Flag {
+                    name: clip(&name, MAX_NAME_LEN),
+                    class,
+                    on: clip(&on, MAX_PAYLOAD_LEN),
+                    off: clip(&off, MAX_PAYLOAD_LEN),
+                };
+                (role, template)
+            }
             _ => return None,
         };
         let availability = availability(config, base);
@@ -866,7 +915,7 @@ impl Entity {
                 .and_then(Value::as_u64)
                 .filter(|s| *s > 0)
                 .map(|s| s.saturating_mul(1_000)),
-            Role::Outlet(_) => None,
+            Role::Outlet(_) | Role::Flag { .. } => None,
         };
         let device = field(config, "device", "dev").and_then(Value::as_object);
         let device_name = device
@@ -1853,8 +1902,8 @@ mod tests {
             ("homeassistant/switch/a/b/c/config", r#"{"cmd_t":"s/set"}"#),
             ("homeassistant/switch//config", r#"{"cmd_t":"s/set"}"#),
             (
-                "homeassistant/binary_sensor/garden/config",
-                r#"{"name": "garden", "device_class": "motion", "state_topic": "homeassistant/binary_sensor/garden/state"}"#,
+                "homeassistant/binary_sensor/b/config",
+                r#"{"name":"no state topic"}"#,
             ),
         ] {
             assert_eq!(

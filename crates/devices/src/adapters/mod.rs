@@ -78,7 +78,7 @@ pub(crate) fn all(topics: &Topics) -> Vec<Box<dyn Adapter>> {
     vec![
         Box::new(tasmota::Tasmota::with_group(&topics.tasmota_group)),
         Box::new(shelly::ShellyGen1::default()),
-        Box::new(shelly_gen2::ShellyGen2),
+        Box::<shelly_gen2::ShellyGen2>::default(),
         Box::new(zigbee2mqtt::Zigbee2Mqtt::with_base(&topics.zigbee2mqtt)),
         Box::new(homeassistant::HomeAssistant::with_prefix(
             &topics.homeassistant,

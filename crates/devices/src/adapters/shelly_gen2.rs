@@ -15,33 +15,27 @@
 //! Outlets are numbered from 1 on the tile: `switch:0` is outlet 1. A
 //! prefix with `/` in it is not handled yet.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::adapter::{off_then_on, Adapter, Change, Output};
-use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish};
+use crate::model::{Action, Family, Power, PublishRequest, Readings, TimedPublish, MAX_TRACKED};
 
 /// Where the devices' RPC replies go (`src`); nobody needs to read them:
 /// the status notifications confirm.
 const SOURCE: &str = "plugboard";
 
-/// The Shelly Gen2+ adapter.
+/// The Shelly Gen2+ adapter. It remembers the prefixes it has seen, to ask
+/// a new device for its full status once.
 #[derive(Debug, Default)]
-pub(crate) struct ShellyGen2;
+pub(crate) struct ShellyGen2 {
+    known: BTreeSet<String>,
+}
 
-impl Adapter for ShellyGen2 {
-    fn family(&self) -> Family {
-        Family::ShellyGen2
-    }
-
-    fn subscriptions(&self) -> Vec<String> {
-        vec![
-            "+/status/+".into(),
-            "+/events/rpc".into(),
-            "+/online".into(),
-        ]
-    }
-
-    fn handle(&mut self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
+impl ShellyGen2 {
+    /// What one message says.
+    fn read(&self, topic: &str, payload: &[u8], _retained: bool, _now: u64) -> Output {
         let mut out = Output::default();
         let levels: Vec<&str> = topic.split('/').collect();
         let Some(&prefix) = levels.first().filter(|p| valid_prefix(p)) else {
@@ -89,7 +83,36 @@ impl Adapter for ShellyGen2 {
         }
         out
     }
+}
 
+impl Adapter for ShellyGen2 {
+    fn family(&self) -> Family {
+        Family::ShellyGen2
+    }
+
+    fn subscriptions(&self) -> Vec<String> {
+        vec![
+            "+/status/+".into(),
+            "+/events/rpc".into(),
+            "+/online".into(),
+        ]
+    }
+
+    fn handle(&mut self, topic: &str, payload: &[u8], retained: bool, now: u64) -> Output {
+        let mut out = self.read(topic, payload, retained, now);
+        // A device seen for the first time (a retained `online`, one
+        // status) is asked for all of its status: `status_update` on
+        // `<prefix>/command` publishes every component's status.
+        if let Some(id) = out.changes.first().map(|c| c.id().to_owned()) {
+            if self.known.len() < MAX_TRACKED && self.known.insert(id.clone()) {
+                out.publish.push(PublishRequest::new(
+                    format!("{id}/command"),
+                    "status_update",
+                ));
+            }
+        }
+        out
+    }
     fn action(&self, id: &str, index: u8, action: Action, now: u64) -> Vec<TimedPublish> {
         if let Action::PowerCycle { off_ms } = action {
             return off_then_on(self, id, index, off_ms, now);

@@ -177,6 +177,16 @@ impl Tasmota {
         let Some((mac, leaf)) = rest.split_once('/') else {
             return out;
         };
+        if leaf == "config" && payload.is_empty() {
+            // The device's discovery was cleared (`SetOption19` switched,
+            // or the device removed): its tile goes.
+            if let Some(id) = self.macs.remove(mac) {
+                self.known.remove(&id);
+                self.tele_at.remove(&id);
+                out.changes.push(Change::Removed { id });
+            }
+            return out;
+        }
         let Ok(json) = serde_json::from_slice::<serde_json::Value>(payload) else {
             return out;
         };

@@ -392,7 +392,29 @@ async fn a_home_assistant_discovered_switch_toggles_and_meters() {
         wait_until(browser, "the power sensor's reading", || async {
             Ok(browser.text("readings-devsim-kettle").await?.contains(" W"))
         })
-        .await
+        .await?;
+        // A binary sensor of the same device joins its tile as a flag.
+        crate::devsim::publish_retained(
+            broker.tcp_port,
+            "homeassistant/binary_sensor/kettle/lid/config",
+            r#"{"name":"Lid","dev_cla":"door","stat_t":"devsim/kettle/lid","dev":{"ids":["devsim-kettle"]}}"#,
+        )?;
+        // Published until the page has subscribed to the state topic.
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            crate::devsim::publish_all(
+                broker.tcp_port,
+                [("devsim/kettle/lid".to_owned(), "ON".to_owned())],
+            )?;
+            if browser.text("flags-devsim-kettle").await.unwrap_or_default() == "Lid: open" {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("the lid's flag never showed".into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(())
     })
     .await;
 }
