@@ -460,6 +460,16 @@ async fn a_silent_device_goes_stale_and_comes_back() {
         // Setup, not an assertion: two telemetry periods (1 s) teach the
         // page the device's period.
         tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        // Its power over the last minutes, drawn from the periodic SENSOR.
+        wait_until(browser, "the sparkline", || async {
+            Ok(browser
+                .attr("spark-lively", "aria-label")
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|l| l.contains("power")))
+        })
+        .await?;
         let signal = |name: &str| {
             std::process::Command::new("kill")
                 .arg(format!("-{name}"))
