@@ -22,24 +22,32 @@ pub(crate) fn publish_all(
     port: u16,
     messages: impl IntoIterator<Item = (String, String)>,
 ) -> Result {
-    publish_with(port, messages, false)
+    publish_with(port, messages, false, None)
 }
 
 /// As [`publish_all`], retained.
 pub(crate) fn publish_retained(port: u16, topic: &str, payload: &str) -> Result {
-    publish_with(port, [(topic.to_owned(), payload.to_owned())], true)
+    publish_with(port, [(topic.to_owned(), payload.to_owned())], true, None)
 }
 
+/// Publishes every message (QoS 0, `retain` as given), logged in as
+/// `login` (user, password) if given.
 fn publish_with(
     port: u16,
     messages: impl IntoIterator<Item = (String, String)>,
     retain: bool,
+    login: Option<(&str, &'static str)>,
 ) -> Result {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_millis(100)))?;
     let start = Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let mut client = Client::new(ConnectOptions::new("e2e-publisher"));
+    let mut options = ConnectOptions::new("e2e-publisher");
+    if let Some((user, password)) = login {
+        options.username = Some(user.into());
+        options.password = Some(mqtt_client::Bytes::from_static(password.as_bytes()));
+    }
+    let mut client = Client::new(options);
     client.connect(now());
     let mut out = Vec::new();
     let mut buf = [0u8; 1024];
@@ -141,7 +149,12 @@ fn devsim_logs_in_and_gives_up_on_a_refused_login() -> Result {
         .to_vec()
     };
     let mut good = Devsim::start_args(broker.tcp_port, &args("s3cret", "5"), &["locked"])?;
-    publish_with_login(broker.tcp_port)?;
+    publish_with(
+        broker.tcp_port,
+        [("cmnd/locked/POWER".to_owned(), "ON".to_owned())],
+        false,
+        Some(("plug", "s3cret")),
+    )?;
     good.wait_for_line("recv locked cmnd/locked/POWER ON", WAIT)?;
     drop(good);
     let refused = Devsim::start_args(broker.tcp_port, &args("wrong", "3.1.1"), &["locked"]);
@@ -150,47 +163,4 @@ fn devsim_logs_in_and_gives_up_on_a_refused_login() -> Result {
         Err(err) => Err(format!("expected devsim to exit, got: {err}").into()),
         Ok(_) => Err("devsim was ready with a wrong password".into()),
     }
-}
-
-/// Publishes `cmnd/locked/POWER ON` as user `plug`.
-fn publish_with_login(port: u16) -> Result {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let start = Instant::now();
-    let now = || start.elapsed().as_millis() as u64;
-    let mut options = ConnectOptions::new("e2e-login");
-    options.username = Some("plug".into());
-    options.password = Some(mqtt_client::Bytes::from_static(b"s3cret"));
-    let mut client = Client::new(options);
-    client.connect(now());
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        if client.poll_transmit(&mut out) {
-            stream.write_all(&out)?;
-            out.clear();
-        }
-        match client.poll_event() {
-            Some(Event::Connected { .. }) => break,
-            Some(Event::Disconnected(err)) => return Err(format!("login refused: {err}").into()),
-            Some(_) => continue,
-            None => {}
-        }
-        if start.elapsed() > WAIT {
-            return Err("no CONNACK".into());
-        }
-        if let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                return Err("closed before CONNACK".into());
-            }
-            client.handle_bytes(now(), &buf[..n]);
-        }
-    }
-    client.publish(now(), Publish::new("cmnd/locked/POWER", "ON"))?;
-    client.disconnect(now());
-    while client.poll_transmit(&mut out) {
-        stream.write_all(&out)?;
-        out.clear();
-    }
-    Ok(())
 }
