@@ -345,7 +345,10 @@ fn OutletRow(
             None => format!("{}, outlet {index}", title()),
         }
     };
-    let (c1, c2, p1, p2) = (
+    let (c1, c2, c3, c4, c5, p1, p2) = (
+        confirmed.clone(),
+        confirmed.clone(),
+        confirmed.clone(),
         confirmed.clone(),
         confirmed.clone(),
         pending.clone(),
@@ -373,10 +376,16 @@ fn OutletRow(
             >
                 <span class="knob"></span>
             </button>
+            // Only an outlet that is on can be cycled (off, then on again).
             <button type="button" class="cycle" data-testid=format!("cycle-{suffix}")
-                title="Power-cycle: off, then on again"
+                title=move || if c3() == "on" {
+                    "Power-cycle: off, then on again"
+                } else {
+                    "Power-cycle needs the outlet on"
+                }
+                aria-disabled=move || (c4() != "on").to_string()
                 on:click=move |_| {
-                    if confirmed_by_user(state, &key2, index, "Power-cycle") {
+                    if c5() == "on" && confirmed_by_user(state, &key2, index, "Power-cycle") {
                         state.power_cycle(&key2, index);
                     }
                 }>"Cycle"</button>

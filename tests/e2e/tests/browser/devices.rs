@@ -316,6 +316,11 @@ async fn a_tasmota_outlet_power_cycles_to_completion() {
         let server = StaticServer::start(&dist(), 0)?;
         connect_with_form(browser, &server, &broker, "e2e-cycle").await?;
         wait_for_state(browser, "state-cycler-1", "OFF").await?;
+        // An outlet that is off cannot be cycled: the button says so.
+        let disabled = browser.attr("cycle-cycler-1", "aria-disabled").await?;
+        if disabled.as_deref() != Some("true") {
+            return Err(format!("cycle on an off outlet: aria-disabled {disabled:?}").into());
+        }
         browser.click("toggle-cycler-1").await?;
         wait_for_state(browser, "state-cycler-1", "ON").await?;
         browser.click("cycle-cycler-1").await?;
