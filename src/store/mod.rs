@@ -4,7 +4,7 @@
 
 mod persist;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use connections::{Event, Layout, LayoutError, Profile, Status, Store, SubscribeFilter};
 use devices::{
@@ -81,6 +81,8 @@ pub struct AppState {
     connections: StoredValue<Option<Connections>, LocalStorage>,
     /// The dashboards' one timer, and the deadline it is armed for.
     pending_timer: StoredValue<Option<(u64, Timeout)>, LocalStorage>,
+    /// Tiles to render at the next animation frame.
+    dirty: StoredValue<HashSet<DeviceKey>>,
     /// The page's clock for "last seen" and staleness, ticking each second.
     pub clock: RwSignal<u64>,
     /// Per connection: when devices were last asked to announce
@@ -108,6 +110,7 @@ impl AppState {
             dashboards: StoredValue::new_local(HashMap::new()),
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new_local(None),
+            dirty: StoredValue::new(HashSet::new()),
             clock: RwSignal::new(now_ms()),
             scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
@@ -658,26 +661,54 @@ impl AppState {
         Ok(())
     }
 
-    /// Copies one device from the model into its tile's signal.
+    /// Marks a device's tile for the next animation frame: however many
+    /// messages arrive, a tile is rendered at most once a frame.
     fn refresh(self, key: &DeviceKey) {
-        let device = self.dashboards.with_value(|all| {
-            all.get(&key.connection)
-                .and_then(|d| d.device(key).cloned())
-        });
-        let Some(device) = device else {
-            return;
-        };
-        match self.tile(key) {
-            Some(tile) => tile.set(device),
-            None => {
-                self.tiles.update_value(|t| {
-                    t.insert(key.clone(), ArcRwSignal::new(device));
-                });
-                self.device_keys.update(|keys| {
-                    let at = keys.binary_search(key).unwrap_or_else(|at| at);
-                    keys.insert(at, key.clone());
-                });
+        let first = self
+            .dirty
+            .try_update_value(|dirty| {
+                let first = dirty.is_empty();
+                dirty.insert(key.clone());
+                first
+            })
+            .unwrap_or(false);
+        if first {
+            request_animation_frame(move || self.flush());
+        }
+    }
+
+    /// Copies every marked device from the model into its tile's signal;
+    /// new tiles join the dashboard in one update.
+    fn flush(self) {
+        let dirty = self
+            .dirty
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let mut new_keys = Vec::new();
+        for key in dirty {
+            let device = self.dashboards.with_value(|all| {
+                all.get(&key.connection)
+                    .and_then(|d| d.device(&key).cloned())
+            });
+            let Some(device) = device else {
+                continue;
+            };
+            match self.tile(&key) {
+                Some(tile) => tile.set(device),
+                None => {
+                    self.tiles.update_value(|t| {
+                        t.insert(key.clone(), ArcRwSignal::new(device));
+                    });
+                    new_keys.push(key);
+                }
             }
+        }
+        if !new_keys.is_empty() {
+            self.device_keys.update(|keys| {
+                keys.extend(new_keys);
+                keys.sort_unstable();
+                keys.dedup();
+            });
         }
     }
 

@@ -26,78 +26,97 @@ pub fn Tile(
     let device = state.tile(&key)?;
     let id = key.id.clone();
     let lkey = layout_key(&key);
-    let layout = {
-        let lkey = lkey.clone();
-        move || {
-            // Tracks the profiles: a rename re-renders the header only.
-            state.profiles.track();
-            state.layout(key.connection).get(&lkey).cloned()
-        }
-    };
+    // Derived values are memos: a message re-runs these small
+    // computations, but the DOM is touched only where a value changed.
+    let custom_name = Memo::new(move |_| {
+        // Tracks the profiles: a rename re-renders the header only.
+        state.profiles.track();
+        state
+            .layout(key.connection)
+            .get(&lkey)
+            .and_then(|l| l.name.clone())
+    });
     let title = {
         let device = device.clone();
-        let layout = layout.clone();
         let id = id.clone();
-        move || {
-            layout()
-                .and_then(|l| l.name)
+        Memo::new(move |_| {
+            custom_name
+                .get()
                 .or_else(|| device.with(|d| d.name.clone()))
                 .unwrap_or_else(|| id.clone())
-        }
-    };
-    let liveness = {
-        let device = device.clone();
-        move || device.with(|d| d.liveness(state.clock.get()))
+        })
     };
     let chip = {
-        let liveness = liveness.clone();
         let device = device.clone();
-        move || match liveness() {
-            Liveness::Live => "live",
-            Liveness::Stale => "stale",
-            Liveness::Offline => "offline",
-            Liveness::Unknown if device.with(Device::awaiting_state) => "waiting",
-            Liveness::Unknown => "unknown",
-        }
+        Memo::new(move |_| {
+            let now = state.clock.get();
+            device.with(|d| match d.liveness(now) {
+                Liveness::Live => "live",
+                Liveness::Stale => "stale",
+                Liveness::Offline => "offline",
+                Liveness::Unknown if d.awaiting_state() => "waiting",
+                Liveness::Unknown => "unknown",
+            })
+        })
     };
     let seen = {
         let device = device.clone();
-        move || {
+        Memo::new(move |_| {
             let now = state.clock.get();
             device
                 .with(|d| d.last_seen)
                 .map(|at| format!("seen {}", ago(now.saturating_sub(at))))
-        }
+        })
     };
     let readings = {
         let device = device.clone();
-        move || device.with(|d| readings_text(&d.readings))
+        Memo::new(move |_| device.with(|d| readings_text(&d.readings)))
+    };
+    // The sparkline is drawn again only when a sample was added.
+    let samples = {
+        let device = device.clone();
+        Memo::new(move |_| {
+            device.with(|d| (d.power_history.len(), d.power_history.back().map(|s| s.0)))
+        })
     };
     let spark = {
         let device = device.clone();
-        move || device.with(|d| devices::sparkline(&d.power_history, 120.0, 24.0))
+        Memo::new(move |_| {
+            // `get`, not `track`: a memo nobody reads is never computed, so
+            // it would never learn that the device changed.
+            let _ = samples.get();
+            device.with_untracked(|d| devices::sparkline(&d.power_history, 120.0, 24.0))
+        })
     };
     // Keyed by index only: a state change updates the row in place, so a
     // focused switch keeps keyboard focus.
     let outlets = {
         let device = device.clone();
-        move || device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<u8>>())
+        Memo::new(move |_| device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<u8>>()))
     };
-    let multi = {
+    let multi = Memo::new(move |_| outlets.with(|o| o.len() > 1));
+    let waiting = {
         let device = device.clone();
-        move || device.with(|d| d.outlets.len() > 1)
+        Memo::new(move |_| device.with(Device::awaiting_state))
+    };
+    let note = {
+        let device = device.clone();
+        Memo::new(move |_| device.with(|d| d.note.clone()))
+    };
+    let flags = {
+        let device = device.clone();
+        Memo::new(move |_| device.with(|d| d.flags.clone()))
     };
     let tile_id = id.clone();
-    let chip_attr = chip.clone();
     let subtitle = {
-        let title = title.clone();
         let id = id.clone();
-        move || (title() != id).then(|| id.clone())
+        move || (title.get() != id).then(|| id.clone())
     };
+    let title = move || title.get();
     Some(view! {
-        <article class="tile" data-testid=format!("tile-{id}") data-online=chip_attr>
+        <article class="tile" data-testid=format!("tile-{id}") data-online=chip>
             <header>
-                <h2 data-testid=format!("title-{id}")>{title.clone()}</h2>
+                <h2 data-testid=format!("title-{id}")>{title}</h2>
                 <span class="family">{key.family.to_string()}</span>
                 {
                     let connection = key.connection;
@@ -113,32 +132,29 @@ pub fn Tile(
                 <span data-testid=format!("seen-{id}")>{seen}</span>
             </p>
             {
-                let device = device.clone();
                 let tid = format!("waiting-{id}");
-                move || device.with(Device::awaiting_state).then(|| view! {
+                move || waiting.get().then(|| view! {
                     <p class="info" data-testid=tid.clone()>
                         "Waiting for state: the device is known but has not reported yet."
                     </p>
                 })
             }
             {
-                let device = device.clone();
                 let tid = format!("note-{id}");
-                move || device.with(|d| d.note.clone()).map(|note| view! {
+                move || note.get().map(|note| view! {
                     <p class="warning" data-testid=tid.clone()>{note}</p>
                 })
             }
             {
                 let tid = format!("readings-{id}");
-                move || readings().map(|text| view! {
+                move || readings.get().map(|text| view! {
                     <p class="readings" data-testid=tid.clone()>{text}</p>
                 })
             }
             {
-                let device = device.clone();
                 let tid = format!("flags-{id}");
                 move || {
-                    let flags = device.with(|d| d.flags.clone());
+                    let flags = flags.get();
                     (!flags.is_empty()).then(|| view! {
                         <p class="flags" data-testid=tid.clone()>
                             {flags.into_iter().map(|f| view! {
@@ -152,7 +168,7 @@ pub fn Tile(
             }
             {
                 let tid = format!("spark-{id}");
-                move || spark().map(|points| view! {
+                move || spark.get().map(|points| view! {
                     <svg class="spark" viewBox="0 0 120 24" width="120" height="24"
                         role="img" aria-label="power over the last minutes" data-testid=tid.clone()>
                         <polyline points=points fill="none" stroke="currentColor" stroke-width="1.5" />
@@ -162,16 +178,15 @@ pub fn Tile(
             <RetainedFlags key=key.clone() device=device.clone() />
             <ul class="outlets">
                 <For
-                    each=outlets
+                    each=move || outlets.get()
                     key=|index: &u8| *index
                     children={
                         let key = key.clone();
                         let device = device.clone();
-                        let title = title.clone();
                         move |index| {
                             view! {
                                 <OutletRow key=key.clone() device=device.clone()
-                                    tile_id=tile_id.clone() index title=title.clone() />
+                                    tile_id=tile_id.clone() index title=title />
                             }
                         }
                     }
@@ -181,7 +196,7 @@ pub fn Tile(
                 let key = key.clone();
                 let device = device.clone();
                 let id = id.clone();
-                move || multi().then(|| {
+                move || multi.get().then(|| {
                     let all = {
                         let key = key.clone();
                         let device = device.clone();
@@ -290,27 +305,25 @@ fn OutletRow(
     title: impl Fn() -> String + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let state = use_app_state();
-    let outlet = move || {
+    // The row follows its own outlet only: another outlet's or a
+    // reading's change does not touch it.
+    let outlet = Memo::new(move |_| {
         device.with(|d| {
             d.outlet(index)
                 .cloned()
                 .unwrap_or_else(|| Outlet::new(index))
         })
-    };
+    });
+    let outlet = move || outlet.get();
     let confirmed = {
-        let outlet = outlet.clone();
         move || match outlet().confirmed {
             Some(Power::On) => "on",
             Some(Power::Off) => "off",
             None => "unknown",
         }
     };
-    let pending = {
-        let outlet = outlet.clone();
-        move || outlet().pending.is_some()
-    };
+    let pending = { move || outlet().pending.is_some() };
     let label = {
-        let outlet = outlet.clone();
         move || {
             let o = outlet();
             let word = |p: Power| if p == Power::On { "on" } else { "off" };
@@ -329,30 +342,17 @@ fn OutletRow(
             }
         }
     };
-    let error = {
-        let outlet = outlet.clone();
-        move || outlet().error
-    };
-    let outlet_name = {
-        let outlet = outlet.clone();
-        move || outlet().name.filter(|n| !n.is_empty())
-    };
+    let error = { move || outlet().error };
+    let outlet_name = { move || outlet().name.filter(|n| !n.is_empty()) };
     let suffix = format!("{tile_id}-{index}");
     let aria = {
-        let outlet_name = outlet_name.clone();
         move || match outlet_name() {
             Some(name) => format!("{}, {name}", title()),
             None => format!("{}, outlet {index}", title()),
         }
     };
     let (c1, c2, c3, c4, c5, p1, p2) = (
-        confirmed.clone(),
-        confirmed.clone(),
-        confirmed.clone(),
-        confirmed.clone(),
-        confirmed.clone(),
-        pending.clone(),
-        pending.clone(),
+        confirmed, confirmed, confirmed, confirmed, confirmed, pending, pending,
     );
     let error_id = format!("error-{suffix}");
     let key2 = key.clone();

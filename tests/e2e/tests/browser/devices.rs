@@ -40,6 +40,14 @@ async fn a_custom_tile_drives_a_device_no_adapter_knows() {
 
         // Kept with the profile: after a reload and a reconnect, it is back.
         browser.client.refresh().await?;
+        // The page is back once its saved connections are listed.
+        wait_until(browser, "the saved connection after the reload", || async {
+            Ok(browser
+                .text(&format!("profile-status-{}", profile_name(&broker)))
+                .await
+                .is_ok())
+        })
+        .await?;
         browser
             .click(&format!("profile-connect-{}", profile_name(&broker)))
             .await?;
@@ -142,6 +150,14 @@ async fn the_layout_is_kept_with_the_profile() {
         .await?;
 
         browser.client.refresh().await?;
+        // The page is back once its saved connections are listed.
+        wait_until(browser, "the saved connection after the reload", || async {
+            Ok(browser
+                .text(&format!("profile-status-{}", profile_name(&broker)))
+                .await
+                .is_ok())
+        })
+        .await?;
         browser
             .click(&format!("profile-connect-{}", profile_name(&broker)))
             .await?;

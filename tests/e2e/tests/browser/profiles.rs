@@ -251,6 +251,7 @@ async fn a_persistent_session_is_resumed_after_a_reload() {
             return Err(format!("first connection: {first:?}").into());
         }
         browser.client.refresh().await?;
+        wait_for_profile_state(browser, "kept", "idle").await?;
         browser.click("profile-connect-kept").await?;
         wait_for_connection(browser, "subscribed").await?;
         let second = browser.text("session-kind").await?;
