@@ -116,20 +116,8 @@ const OUTPUT_FIELDS: &[&str] = &[
     "ENERGY_START_FMT",
 ];
 
-/// `${OUTPUTS/TOTAL/…}` fields: the measured ones.
-const TOTAL_FIELDS: &[&str] = &[
-    "VOLTAGE",
-    "CURRENT",
-    "POWER_FACTOR",
-    "LOAD",
-    "FREQUENCY",
-    "ENERGY",
-    "REVERSE_ENERGY",
-    "ENERGY_NR",
-    "REVERSE_ENERGY_NR",
-    "ENERGY_START",
-    "ENERGY_START_FMT",
-];
+/// `${OUTPUTS/TOTAL/…}` fields: the measured ones (from `VOLTAGE` on).
+const TOTAL_FIELDS: &[&str] = OUTPUT_FIELDS.split_at(4).1;
 
 /// Aggregate payload variables (also watchable by events).
 const STATUSES: &[&str] = &["OUTPUTS_STATUS", "INPUTS_STATUS", "INOUT_STATUS"];
