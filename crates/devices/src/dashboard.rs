@@ -213,92 +213,31 @@ impl Dashboard {
         for (family, output) in outputs {
             update.subscribe.extend(output.subscribe);
             let mut turned_away = false;
-            for change in output.changes {
+            // Adapters report a device's changes together: each run of
+            // changes for one id finds its device once.
+            let mut changes = output.changes.into_iter().peekable();
+            while let Some(first) = changes.next() {
                 let key = DeviceKey {
                     connection: self.connection,
                     family,
-                    id: change.id().to_owned(),
+                    id: first.id().to_owned(),
                 };
-                let known = self.devices.contains_key(&key);
-                if matches!(change, Change::Removed { .. }) {
-                    if known {
-                        self.remove(&key);
+                let mut run = vec![first];
+                while let Some(next) = changes.next_if(|c| c.id() == key.id) {
+                    run.push(next);
+                }
+                match self.apply_run(&key, run, now) {
+                    Applied::Changed => {
+                        if !update.changed.contains(&key) {
+                            update.changed.push(key);
+                        }
+                    }
+                    Applied::Removed => {
                         update.changed.retain(|k| *k != key);
                         update.removed.push(key);
                     }
-                    continue;
-                }
-                if !known
-                    && matches!(
-                        change,
-                        Change::RetainedCommand { present: false, .. }
-                            | Change::OutletRemoved { .. }
-                    )
-                {
-                    // Nothing to unflag or remove on a device never seen.
-                    continue;
-                }
-                if !known && (self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN) {
-                    if self.ignored.len() < MAX_TRACKED {
-                        self.ignored.insert(key.id);
-                    }
-                    turned_away = true;
-                    continue;
-                }
-                let device = self
-                    .devices
-                    .entry(key.clone())
-                    .or_insert_with(|| Device::new(key.clone()));
-                device.last_seen = Some(now);
-                match change {
-                    Change::Seen { .. } | Change::Removed { .. } => {}
-                    Change::Online { online, .. } => device.online = Some(online),
-                    Change::Named { name, .. } => device.name = Some(bounded(name)),
-                    Change::OutletNamed { index, name, .. } => {
-                        device.outlet_mut(index).name = Some(bounded(name));
-                    }
-                    Change::Period { ms, .. } => device.period_ms = Some(ms.max(1_000)),
-                    Change::Note { note, .. } => {
-                        device.note = (!note.is_empty()).then(|| bounded_to(note, 300));
-                    }
-                    Change::Flag {
-                        name, class, on, ..
-                    } => {
-                        let known = device.flags.iter().position(|f| f.name == name);
-                        match known {
-                            Some(at) => device.flags[at] = Flag { name, class, on },
-                            None if device.flags.len() < MAX_FLAGS => {
-                                device.flags.push(Flag { name, class, on });
-                            }
-                            None => {}
-                        }
-                    }
-                    Change::OutletRemoved { index, .. } => {
-                        device.outlets.retain(|o| o.index != index);
-                        self.pending.remove(&(key.clone(), index));
-                    }
-                    Change::Outlet { index, power, .. } => {
-                        let outlet = device.outlet_mut(index);
-                        outlet.report(power);
-                        if outlet.pending.is_none() {
-                            self.pending.remove(&(key.clone(), index));
-                        }
-                    }
-                    Change::Readings { readings, .. } => {
-                        if let Some(watts) = readings.power_w {
-                            device.record_power(now, watts);
-                        }
-                        device.readings.merge(&readings);
-                    }
-                    Change::RetainedCommand { topic, present, .. } => {
-                        device.retained_commands.retain(|t| *t != topic);
-                        if present && device.retained_commands.len() < 16 {
-                            device.retained_commands.push(topic);
-                        }
-                    }
-                }
-                if !update.changed.contains(&key) {
-                    update.changed.push(key);
+                    Applied::TurnedAway => turned_away = true,
+                    Applied::Nothing => {}
                 }
             }
             // A query for a device that was turned away is not worth sending.
@@ -311,6 +250,102 @@ impl Dashboard {
         }
         update.publish = self.release_queries(now);
         update
+    }
+
+    /// Applies the changes an adapter reported about one device.
+    fn apply_run(&mut self, key: &DeviceKey, run: Vec<Change>, now: u64) -> Applied {
+        if run.iter().any(|c| matches!(c, Change::Removed { .. })) {
+            // Rare: gone (and maybe back) within one message; one by one.
+            let mut result = Applied::Nothing;
+            for change in run {
+                result = match (change, result) {
+                    (Change::Removed { .. }, _) if self.devices.contains_key(key) => {
+                        self.remove(key);
+                        Applied::Removed
+                    }
+                    (Change::Removed { .. }, result) => result,
+                    (change, result) => match self.apply_run(key, vec![change], now) {
+                        Applied::Nothing => result,
+                        other => other,
+                    },
+                };
+            }
+            return result;
+        }
+        if !self.devices.contains_key(key) {
+            let creates = run.iter().any(|c| {
+                !matches!(
+                    c,
+                    Change::RetainedCommand { present: false, .. } | Change::OutletRemoved { .. }
+                )
+            });
+            if !creates {
+                // Nothing to unflag or remove on a device never seen.
+                return Applied::Nothing;
+            }
+            if self.devices.len() >= self.max_devices || key.id.len() > MAX_ID_LEN {
+                if self.ignored.len() < MAX_TRACKED {
+                    self.ignored.insert(key.id.clone());
+                }
+                return Applied::TurnedAway;
+            }
+            self.devices.insert(key.clone(), Device::new(key.clone()));
+        }
+        let Some(device) = self.devices.get_mut(key) else {
+            return Applied::Nothing;
+        };
+        device.last_seen = Some(now);
+        for change in run {
+            match change {
+                Change::Seen { .. } | Change::Removed { .. } => {}
+                Change::Online { online, .. } => device.online = Some(online),
+                Change::Named { name, .. } => device.name = Some(bounded(name)),
+                Change::OutletNamed { index, name, .. } => {
+                    device.outlet_mut(index).name = Some(bounded(name));
+                }
+                Change::Period { ms, .. } => device.period_ms = Some(ms.max(1_000)),
+                Change::Note { note, .. } => {
+                    device.note = (!note.is_empty()).then(|| bounded_to(note, 300));
+                }
+                Change::Flag {
+                    name, class, on, ..
+                } => {
+                    let known = device.flags.iter().position(|f| f.name == name);
+                    match known {
+                        Some(at) => device.flags[at] = Flag { name, class, on },
+                        None if device.flags.len() < MAX_FLAGS => {
+                            device.flags.push(Flag { name, class, on });
+                        }
+                        None => {}
+                    }
+                }
+                Change::OutletRemoved { index, .. } => {
+                    device.outlets.retain(|o| o.index != index);
+                    self.pending.remove(&(key.clone(), index));
+                }
+                Change::Outlet { index, power, .. } => {
+                    let outlet = device.outlet_mut(index);
+                    let was_pending = outlet.pending.is_some();
+                    outlet.report(power);
+                    if was_pending && outlet.pending.is_none() {
+                        self.pending.remove(&(key.clone(), index));
+                    }
+                }
+                Change::Readings { readings, .. } => {
+                    if let Some(watts) = readings.power_w {
+                        device.record_power(now, watts);
+                    }
+                    device.readings.merge(&readings);
+                }
+                Change::RetainedCommand { topic, present, .. } => {
+                    device.retained_commands.retain(|t| *t != topic);
+                    if present && device.retained_commands.len() < 16 {
+                        device.retained_commands.push(topic);
+                    }
+                }
+            }
+        }
+        Applied::Changed
     }
 
     /// Takes the queries this second still allows.
@@ -492,6 +527,18 @@ impl Dashboard {
             .chain((!self.queries.is_empty()).then_some(self.window.0 + 1_000))
             .min()
     }
+}
+
+/// What applying one device's changes did.
+enum Applied {
+    /// The device is new or changed.
+    Changed,
+    /// The device is gone.
+    Removed,
+    /// The device was not taken (over the cap, or its id too long).
+    TurnedAway,
+    /// Nothing (e.g. an unflag for a device never seen).
+    Nothing,
 }
 
 /// A name cut to [`MAX_NAME_LEN`] bytes (at a character boundary).

@@ -1,6 +1,8 @@
 //! Dispatches messages to the adapters whose filters match, with the
 //! codec's topic matcher.
 
+use std::collections::HashSet;
+
 use mqtt_codec::matches;
 
 use crate::adapter::{Adapter, Output};
@@ -11,7 +13,59 @@ pub struct Router {
     adapters: Vec<Box<dyn Adapter>>,
     /// Each adapter's filters, asked once (not on every message), plus
     /// those it asked for since.
-    filters: Vec<Vec<String>>,
+    filters: Vec<Filters>,
+}
+
+/// One adapter's filters, kept for a quick answer to "does it hear this
+/// topic?": exact topics in a set, and each wildcard filter with its first
+/// level (unless that is a wildcard) so most are passed over without
+/// matching.
+#[derive(Debug, Default)]
+struct Filters {
+    /// Every filter, in the order given.
+    all: Vec<String>,
+    exact: HashSet<String>,
+    wild: Vec<(Option<String>, String)>,
+}
+
+impl Filters {
+    fn new(filters: Vec<String>) -> Self {
+        let mut this = Self::default();
+        for filter in filters {
+            this.add(filter);
+        }
+        this
+    }
+
+    fn contains(&self, filter: &str) -> bool {
+        self.exact.contains(filter) || self.wild.iter().any(|(_, f)| f == filter)
+    }
+
+    /// Adds a filter unless it is there; whether it was new.
+    fn add(&mut self, filter: String) -> bool {
+        if self.contains(&filter) {
+            return false;
+        }
+        if filter.contains(['+', '#']) {
+            let first = filter.split('/').next().unwrap_or_default();
+            let first = (!matches!(first, "+" | "#")).then(|| first.to_owned());
+            self.wild.push((first, filter.clone()));
+        } else {
+            self.exact.insert(filter.clone());
+        }
+        self.all.push(filter);
+        true
+    }
+
+    /// Whether a message on `topic` (whose first level is `first`) is for
+    /// this adapter.
+    fn hears(&self, topic: &str, first: &str) -> bool {
+        self.exact.contains(topic)
+            || self
+                .wild
+                .iter()
+                .any(|(level, f)| level.as_deref().is_none_or(|l| l == first) && matches(f, topic))
+    }
 }
 
 /// Filters an adapter may add at run time, at most.
@@ -28,19 +82,22 @@ impl std::fmt::Debug for Router {
 impl Router {
     /// A router over `adapters`.
     pub fn new(adapters: Vec<Box<dyn Adapter>>) -> Self {
-        let filters = adapters.iter().map(|a| a.subscriptions()).collect();
+        let filters = adapters
+            .iter()
+            .map(|a| Filters::new(a.subscriptions()))
+            .collect();
         Self { adapters, filters }
     }
 
     /// Every filter any adapter needs, each once, in adapter order.
     pub fn subscriptions(&self) -> Vec<String> {
-        let mut all: Vec<String> = Vec::new();
-        for filter in self.filters.iter().flatten() {
-            if !all.contains(filter) {
-                all.push(filter.clone());
-            }
-        }
-        all
+        let mut seen: HashSet<&str> = HashSet::new();
+        self.filters
+            .iter()
+            .flat_map(|f| &f.all)
+            .filter(|f| seen.insert(f.as_str()))
+            .cloned()
+            .collect()
     }
 
     /// Hands a message to every adapter one of whose filters matches it.
@@ -54,8 +111,9 @@ impl Router {
         now: u64,
     ) -> Vec<(Family, Output)> {
         let mut outputs = Vec::new();
+        let first = topic.split('/').next().unwrap_or_default();
         for (adapter, filters) in self.adapters.iter_mut().zip(&mut self.filters) {
-            if filters.iter().any(|f| matches(f, topic)) {
+            if filters.hears(topic, first) {
                 let mut output = adapter.handle(topic, payload, retained, now);
                 adopt(filters, &mut output);
                 outputs.push((adapter.family(), output));
@@ -76,11 +134,11 @@ impl Router {
         {
             Some(at) => {
                 self.adapters[at] = adapter;
-                self.filters[at] = filters;
+                self.filters[at] = Filters::new(filters);
             }
             None => {
                 self.adapters.push(adapter);
-                self.filters.push(filters);
+                self.filters.push(Filters::new(filters));
             }
         }
         self.subscriptions()
@@ -127,12 +185,8 @@ impl Router {
 
 /// Takes the filters an output asks for into the adapter's list (bounded,
 /// each once); the output keeps only the new ones.
-fn adopt(filters: &mut Vec<String>, output: &mut Output) {
-    output.subscribe.retain(|f| {
-        let new = !filters.contains(f) && filters.len() < MAX_EXTRA_FILTERS;
-        if new {
-            filters.push(f.clone());
-        }
-        new
-    });
+fn adopt(filters: &mut Filters, output: &mut Output) {
+    output
+        .subscribe
+        .retain(|f| filters.all.len() < MAX_EXTRA_FILTERS && filters.add(f.clone()));
 }
