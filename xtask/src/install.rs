@@ -226,6 +226,45 @@ fn mqtt_packet() -> Result {
         .current_dir(&dir))
 }
 
+/// The mqtt.js version `cargo xtask bench ingest` measures against.
+pub(crate) const MQTT_JS_VERSION: &str = "5.16.0";
+
+/// mqtt.js for the ingest benchmark's page (b): npm `mqtt` into `.tools/`,
+/// unless that version is already there; returns its browser bundle,
+/// `dist/mqtt.min.js`.
+pub(crate) fn mqtt_js() -> Result<PathBuf> {
+    let tools = workspace_root().join(".tools");
+    let package = tools.join("node_modules/mqtt");
+    let bundle = package.join("dist/mqtt.min.js");
+    let wanted = format!("\"version\": \"{MQTT_JS_VERSION}\"");
+    if bundle.is_file()
+        && std::fs::read_to_string(package.join("package.json")).is_ok_and(|text| {
+            text.lines()
+                .any(|l| l.trim().trim_end_matches(',') == wanted)
+        })
+    {
+        return Ok(bundle);
+    }
+    step(&format!(
+        "installing mqtt.js {MQTT_JS_VERSION} from npm into .tools/ for the ingest benchmark (seconds)"
+    ));
+    std::fs::create_dir_all(&tools)?;
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(&tools)
+        .arg(format!("mqtt@{MQTT_JS_VERSION}")))?;
+    if !bundle.is_file() {
+        return Err(format!("npm installed mqtt but not {}", bundle.display()).into());
+    }
+    Ok(bundle)
+}
+
 /// The versions `tests/e2e/aedes/package.json` pins (a test checks they agree).
 const AEDES_PINS: &[(&str, &str)] = &[("aedes", "1.2.0"), ("ws", "8.23.0")];
 

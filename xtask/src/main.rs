@@ -25,7 +25,10 @@ const USAGE: &str = "usage: cargo xtask <demo|test|fuzz|bench>
          (wasm-bindgen-test) tests and the end-to-end tests
   fuzz   [SECONDS] install nightly and cargo-fuzz if missing, then fuzz the MQTT
          decoder for SECONDS (default 60); fails if the fuzzer finds a crash
-  bench  [FILTER] codec throughput, mqtt-codec vs mqttbytes, as a markdown table";
+  bench  [FILTER] codec throughput, mqtt-codec vs mqttbytes, as a markdown table
+  bench ingest [--messages N] [--runs R] … (--help for all): a flood of MQTT
+         messages through mosquitto into a bare WebSocket page, an mqtt.js page and
+         Plugboard, in one headless Chromium: msg/s, CPU, frames, latency, memory";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod aedes;
+pub mod browser;
 mod hostile;
 mod tls;
 
@@ -142,6 +143,10 @@ pub struct BrokerConfig {
     /// disconnects a 3.1.1 client that publishes one, and tells MQTT 5
     /// clients Retain Available 0).
     pub no_retain: bool,
+    /// `max_queued_messages 0`: never drop a QoS 0 message for a client
+    /// that reads slower than publishers send (mosquitto 2 drops them once
+    /// 1 000 wait for it), so a benchmark's subscriber gets every one.
+    pub unbounded_queue: bool,
 }
 
 impl Mosquitto {
@@ -185,6 +190,9 @@ impl Mosquitto {
         }
         if self.config.no_retain {
             conf.push_str("retain_available false\n");
+        }
+        if self.config.unbounded_queue {
+            conf.push_str("max_queued_messages 0\n");
         }
         if self.config.users.is_empty() {
             conf.push_str("allow_anonymous true\n");
