@@ -4,7 +4,7 @@
 
 mod persist;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use connections::{Event, Layout, LayoutError, Profile, Status, Store, SubscribeFilter};
 use devices::{
@@ -52,6 +52,13 @@ pub enum LinkOffer {
     Add(Profile),
 }
 
+/// Tiles rendered per animation frame at most (a flood's changes spread
+/// over the next frames, oldest first).
+const TILES_PER_FRAME: usize = 150;
+
+/// One tile's signals: its device, and its own clock.
+type TileSignals = (ArcRwSignal<Device>, ArcRwSignal<u64>);
+
 /// App-wide state, cheap to copy into closures.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -75,14 +82,18 @@ pub struct AppState {
     store: StoredValue<Store>,
     /// Profile id ↔ connection id, in the order first connected.
     ids: StoredValue<Vec<(String, ConnectionId)>>,
-    tiles: StoredValue<HashMap<DeviceKey, ArcRwSignal<Device>>>,
+    /// Per tile: the device, and the tile's own clock (one global clock
+    /// signal with a thousand subscribers makes every re-render pay for
+    /// unsubscribing from it).
+    tiles: StoredValue<HashMap<DeviceKey, TileSignals>>,
     /// Adapters are single-threaded state: kept local.
     dashboards: StoredValue<HashMap<ConnectionId, Dashboard>, LocalStorage>,
     connections: StoredValue<Option<Connections>, LocalStorage>,
     /// The dashboards' one timer, and the deadline it is armed for.
     pending_timer: StoredValue<Option<(u64, Timeout)>, LocalStorage>,
-    /// Tiles to render at the next animation frame.
-    dirty: StoredValue<HashSet<DeviceKey>>,
+    /// Tiles to render at the next animation frames, oldest first (and the
+    /// same keys as a set, so a tile is queued once).
+    dirty: StoredValue<(VecDeque<DeviceKey>, HashSet<DeviceKey>)>,
     /// The page's clock for "last seen" and staleness, ticking each second.
     pub clock: RwSignal<u64>,
     /// Per connection: when devices were last asked to announce
@@ -110,7 +121,7 @@ impl AppState {
             dashboards: StoredValue::new_local(HashMap::new()),
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new_local(None),
-            dirty: StoredValue::new(HashSet::new()),
+            dirty: StoredValue::new((VecDeque::new(), HashSet::new())),
             clock: RwSignal::new(now_ms()),
             scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
@@ -118,8 +129,17 @@ impl AppState {
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));
         state.watch_network();
-        // One clock for every tile's "last seen"; lives as long as the page.
-        Interval::new(1_000, move || state.clock.set(now_ms())).forget();
+        // One timer for every tile's "last seen"; lives as long as the page.
+        Interval::new(1_000, move || {
+            let now = now_ms();
+            state.clock.set(now);
+            state.tiles.with_value(|tiles| {
+                for (_, clock) in tiles.values() {
+                    clock.set(now);
+                }
+            });
+        })
+        .forget();
         state
     }
 
@@ -324,7 +344,14 @@ impl AppState {
 
     /// The signal behind one tile.
     pub fn tile(self, key: &DeviceKey) -> Option<ArcRwSignal<Device>> {
-        self.tiles.with_value(|tiles| tiles.get(key).cloned())
+        self.tiles
+            .with_value(|tiles| tiles.get(key).map(|(device, _)| device.clone()))
+    }
+
+    /// The clock of one tile (the time, updated each second).
+    pub fn tile_clock(self, key: &DeviceKey) -> Option<ArcRwSignal<u64>> {
+        self.tiles
+            .with_value(|tiles| tiles.get(key).map(|(_, clock)| clock.clone()))
     }
 
     /// Clears the retained command on `topic` of a device (the flag goes
@@ -666,9 +693,11 @@ impl AppState {
     fn refresh(self, key: &DeviceKey) {
         let first = self
             .dirty
-            .try_update_value(|dirty| {
-                let first = dirty.is_empty();
-                dirty.insert(key.clone());
+            .try_update_value(|(queue, queued)| {
+                let first = queue.is_empty();
+                if queued.insert(key.clone()) {
+                    queue.push_back(key.clone());
+                }
                 first
             })
             .unwrap_or(false);
@@ -677,15 +706,27 @@ impl AppState {
         }
     }
 
-    /// Copies every marked device from the model into its tile's signal;
-    /// new tiles join the dashboard in one update.
+    /// Copies marked devices from the model into their tiles' signals, the
+    /// longest-waiting first and at most [`TILES_PER_FRAME`] a frame (the
+    /// rest in the next frames), so a flood never freezes the page; new
+    /// tiles join the dashboard in one update.
     fn flush(self) {
-        let dirty = self
+        let (batch, more) = self
             .dirty
-            .try_update_value(std::mem::take)
+            .try_update_value(|(queue, queued)| {
+                let take = queue.len().min(TILES_PER_FRAME);
+                let batch: Vec<DeviceKey> = queue.drain(..take).collect();
+                for key in &batch {
+                    queued.remove(key);
+                }
+                (batch, !queue.is_empty())
+            })
             .unwrap_or_default();
+        if more {
+            request_animation_frame(move || self.flush());
+        }
         let mut new_keys = Vec::new();
-        for key in dirty {
+        for key in batch {
             let device = self.dashboards.with_value(|all| {
                 all.get(&key.connection)
                     .and_then(|d| d.device(&key).cloned())
@@ -696,8 +737,9 @@ impl AppState {
             match self.tile(&key) {
                 Some(tile) => tile.set(device),
                 None => {
+                    let clock = ArcRwSignal::new(now_ms());
                     self.tiles.update_value(|t| {
-                        t.insert(key.clone(), ArcRwSignal::new(device));
+                        t.insert(key.clone(), (ArcRwSignal::new(device), clock));
                     });
                     new_keys.push(key);
                 }

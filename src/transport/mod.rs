@@ -10,11 +10,16 @@
 pub mod session;
 pub mod websocket;
 
+thread_local! {
+    /// The page's `performance`, looked up once (it is read for every
+    /// message).
+    static PERFORMANCE: Option<web_sys::Performance> =
+        web_sys::window().and_then(|w| w.performance());
+}
+
 /// Monotonic milliseconds since page load, the engine's clock.
 pub fn now_ms() -> u64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0, |p| p.now() as u64)
+    PERFORMANCE.with(|p| p.as_ref().map_or(0, |p| p.now() as u64))
 }
 
 /// What the doctor needs to know about this page: whether it was loaded

@@ -24,6 +24,7 @@ pub fn Tile(
 ) -> impl IntoView {
     let state = use_app_state();
     let device = state.tile(&key)?;
+    let clock = state.tile_clock(&key)?;
     let id = key.id.clone();
     let lkey = layout_key(&key);
     // Derived values are memos: a message re-runs these small
@@ -48,8 +49,9 @@ pub fn Tile(
     };
     let chip = {
         let device = device.clone();
+        let clock = clock.clone();
         Memo::new(move |_| {
-            let now = state.clock.get();
+            let now = clock.get();
             device.with(|d| match d.liveness(now) {
                 Liveness::Live => "live",
                 Liveness::Stale => "stale",
@@ -61,8 +63,9 @@ pub fn Tile(
     };
     let seen = {
         let device = device.clone();
+        let clock = clock.clone();
         Memo::new(move |_| {
-            let now = state.clock.get();
+            let now = clock.get();
             device
                 .with(|d| d.last_seen)
                 .map(|at| format!("seen {}", ago(now.saturating_sub(at))))
@@ -397,6 +400,21 @@ fn OutletRow(
 /// The user's arrangement of one device, folded away until asked for.
 #[component]
 fn Arrange(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
+    // Built when first opened: a thousand tiles do not carry a thousand
+    // hidden forms (DOM nodes, memory).
+    let open = RwSignal::new(false);
+    let id = key.id.clone();
+    view! {
+        <details class="arrange" data-testid=format!("arrange-{id}")>
+            <summary on:click=move |_| open.update(|o| *o = !*o)>"Arrange"</summary>
+            {move || open.get().then(|| view! { <ArrangeForm key=key.clone() device=device.clone() /> })}
+        </details>
+    }
+}
+
+/// The controls of [`Arrange`].
+#[component]
+fn ArrangeForm(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
     let state = use_app_state();
     let lkey = layout_key(&key);
     let id = key.id.clone();
@@ -433,8 +451,7 @@ fn Arrange(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
     };
     let outlets = move || device.with(|d| d.outlets.iter().map(|o| o.index).collect::<Vec<_>>());
     view! {
-        <details class="arrange" data-testid=format!("arrange-{id}")>
-            <summary>"Arrange"</summary>
+        <div class="arrange-form">
             <label>"Name "
                 <input type="text" maxlength="64" data-testid=format!("rename-{id}")
                     placeholder="the device's own" bind:value=name />
@@ -472,6 +489,6 @@ fn Arrange(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
                 }
             </fieldset>
             {move || problem.get().map(|p| view! { <p class="error">{p}</p> })}
-        </details>
+        </div>
     }
 }

@@ -65,11 +65,13 @@ use crate::install::{self, command, first_line_of};
 use crate::{step, Result};
 
 const USAGE: &str = "usage: cargo xtask bench ingest [--messages N] [--devices D] [--runs R]
-                                [--timeout SECONDS] [--pages abc] [--no-build]
+                                [--timeout SECONDS] [--pages abc] [--no-build] [--profile]
   --messages N   flood size (default 100000)
   --devices D    distinct stat/dev<i>/POWER topics, round robin (default 1000)
   --runs R       runs per page, pages alternating; figures are medians (default 3)
   --timeout S    give up on a run's flood after S seconds and report it (default 120)
+  --profile      a DevTools CPU profile of Plugboard during each flood, by function
+                 (target/bench/profile-<run>.txt; build dist/ with names for it)
   --pages abc    which pages: a bare WebSocket, b mqtt.js, c Plugboard (default abc)
   --no-build     use dist/ as it is instead of building it with trunk --release";
 
@@ -92,6 +94,8 @@ struct Options {
     timeout: Duration,
     pages: Vec<Page>,
     build: bool,
+    /// Take a DevTools CPU profile of Plugboard during the flood.
+    profile: bool,
 }
 
 impl Options {
@@ -103,6 +107,7 @@ impl Options {
             timeout: Duration::from_secs(120),
             pages: vec![Page::Bare, Page::MqttJs, Page::Plugboard],
             build: true,
+            profile: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -124,6 +129,7 @@ impl Options {
                 "--runs" => options.runs = value()?,
                 "--timeout" => options.timeout = Duration::from_secs(value()? as u64),
                 "--no-build" => options.build = false,
+                "--profile" => options.profile = true,
                 "--pages" => {
                     let v = args
                         .next()
@@ -552,6 +558,14 @@ async fn run_one(
         .cdp("HeapProfiler.collectGarbage", json!({}))
         .await?;
     let before = metrics(browser).await?;
+    let profiling = options.profile && page == Page::Plugboard;
+    if profiling {
+        browser.cdp("Profiler.enable", json!({})).await?;
+        browser
+            .cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
+            .await?;
+        browser.cdp("Profiler.start", json!({})).await?;
+    }
     let cpu_before = chromium_cpu(browser.browser_pid());
     if page == Page::Plugboard {
         result.wasm_before = wasm_memory(client).await?;
@@ -645,6 +659,19 @@ async fn run_one(
         .await
         .map_err(|_| "the page did not answer Performance.getMetrics within 60 s")??;
     let cpu_after = chromium_cpu(browser.browser_pid());
+    if profiling {
+        let answer = browser.cdp("Profiler.stop", json!({})).await?;
+        let text = profile_summary(&answer["profile"]);
+        let path = target_dir()
+            .join("bench")
+            .join(format!("profile-{run}.txt"));
+        std::fs::write(&path, &text)?;
+        step(&format!(
+            "CPU profile of Plugboard during the flood: {}",
+            path.display()
+        ));
+        println!("{}", text.lines().take(30).collect::<Vec<_>>().join("\n"));
+    }
     if page == Page::Plugboard {
         result.wasm_after = wasm_memory(client).await?;
     }
@@ -1293,4 +1320,33 @@ fn report(options: &Options, machine: &Machine, runs: &[Run]) -> (String, Value)
         "runs": runs.iter().map(Run::to_json).collect::<Vec<_>>(),
     });
     (md, json)
+}
+
+/// A DevTools CPU profile as the functions that were running, by their
+/// own samples (not counting what they called), most first.
+fn profile_summary(profile: &Value) -> String {
+    let mut by_name: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut total = 0u64;
+    for node in profile["nodes"].as_array().into_iter().flatten() {
+        let hits = node["hitCount"].as_u64().unwrap_or(0);
+        let frame = &node["callFrame"];
+        let name = frame["functionName"].as_str().unwrap_or("");
+        let url = frame["url"].as_str().unwrap_or("");
+        let file = url.rsplit('/').next().unwrap_or(url);
+        let label = match (name, file) {
+            ("", "") => "(program)".to_owned(),
+            ("", file) => format!("(anonymous) {file}"),
+            (name, _) => name.to_owned(),
+        };
+        *by_name.entry(label).or_default() += hits;
+        total += hits;
+    }
+    let mut rows: Vec<(String, u64)> = by_name.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut out = format!("{total} samples; self samples by function\n");
+    for (name, hits) in rows.into_iter().take(60) {
+        let share = hits as f64 * 100.0 / total.max(1) as f64;
+        out.push_str(&format!("{share:5.1}%  {hits:7}  {name}\n"));
+    }
+    out
 }
