@@ -1342,7 +1342,7 @@ fn profile_summary(profile: &Value) -> String {
         total += hits;
     }
     let mut rows: Vec<(String, u64)> = by_name.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1));
     let mut out = format!("{total} samples; self samples by function\n");
     for (name, hits) in rows.into_iter().take(60) {
         let share = hits as f64 * 100.0 / total.max(1) as f64;
