@@ -661,6 +661,10 @@ async fn run_one(
     let cpu_after = chromium_cpu(browser.browser_pid());
     if profiling {
         let answer = browser.cdp("Profiler.stop", json!({})).await?;
+        let raw = target_dir()
+            .join("bench")
+            .join(format!("profile-{run}.cpuprofile"));
+        std::fs::write(&raw, answer["profile"].to_string())?;
         let text = profile_summary(&answer["profile"]);
         let path = target_dir()
             .join("bench")
