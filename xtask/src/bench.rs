@@ -2,7 +2,8 @@
 //! (`crates/mqtt-codec/benches/codec.rs`), mqtt-codec against mqttbytes,
 //! ending with a markdown table of packets/s and ratios for the README.
 //! `cargo xtask bench ingest [OPTIONS]`: the browser ingest benchmark
-//! ([`ingest`]).
+//! ([`ingest`]). `cargo xtask bench start`: the size of `dist/` and the time
+//! to the first tile ([`start`]).
 //!
 //! Runs `cargo bench -p mqtt-codec --bench codec` with the bench profile at
 //! `opt-level = 3` for every crate. The bench profile inherits the release
@@ -20,11 +21,15 @@ use crate::install::{self, command, first_line_of};
 use crate::{step, Result};
 
 mod ingest;
+mod start;
 
 /// Runs the command: `args` are what follows `bench`.
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     if args.first().is_some_and(|a| a == "ingest") {
         return ingest::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "start") {
+        return start::run(&args[1..]);
     }
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let rustc = first_line_of(command("rustc").arg("-V")).unwrap_or_default();

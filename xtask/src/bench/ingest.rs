@@ -774,7 +774,7 @@ async fn run_one(
 
 /// Polls `script` every 100 ms until it returns true (at most [`WAIT`]);
 /// a string it returns is the page's error.
-async fn wait_for(client: &Client, what: &str, script: &str) -> Result {
+pub(super) async fn wait_for(client: &Client, what: &str, script: &str) -> Result {
     let start = Instant::now();
     let mut last = String::new();
     loop {
@@ -854,7 +854,7 @@ fn encode(messages: impl Iterator<Item = (String, &'static str)>) -> Result<Vec<
 /// then DISCONNECT, and waits for the broker to close. Sends the wall clock
 /// ms of its first write to `first_write`; returns when the broker closed
 /// (it had read everything).
-fn publish(
+pub(super) fn publish(
     port: u16,
     client_id: &str,
     packets: &[u8],
@@ -982,7 +982,7 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -1007,7 +1007,7 @@ fn percentile(values: &[f64], p: f64) -> Option<f64> {
     Some(sorted[rank - 1])
 }
 
-fn median(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+pub(super) fn median(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
     let values: Vec<f64> = values.into_iter().flatten().collect();
     if values.is_empty() {
         return None;
