@@ -1,6 +1,7 @@
 //! `cargo xtask bench [FILTER…]`: the codec benchmarks
-//! (`crates/mqtt-codec/benches/codec.rs`), mqtt-codec against mqttbytes,
-//! ending with a markdown table of packets/s and ratios for the README.
+//! (`crates/mqtt-codec/benches/codec.rs`), mqtt-codec against mqttbytes 0.6
+//! and mqtt-protocol-core 0.7, ending with a markdown table of packets/s and
+//! ratios (ours / the faster peer) for the README; the bench prints it.
 //! `cargo xtask bench ingest [OPTIONS]`: the browser ingest benchmark
 //! ([`ingest`]). `cargo xtask bench start`: the size of `dist/` and the time
 //! to the first tile ([`start`]).
@@ -9,9 +10,10 @@
 //! `opt-level = 3` for every crate. The bench profile inherits the release
 //! profile, whose `opt-level = "z"` (for a small wasm app) would otherwise
 //! build mqttbytes and `bytes` for size while our codec gets its
-//! per-package `opt-level = 3`. Arguments are passed to criterion, e.g. a
-//! filter such as `v5`. Prints the machine's load before and after, since
-//! the figures mean little if something else was running.
+//! per-package `opt-level = 3`; the same goes for mqtt-protocol-core.
+//! Arguments are passed to criterion, e.g. a filter such as `v5`. Prints
+//! the machine's load before and after, since the figures mean little if
+//! something else was running.
 
 use std::process::ExitCode;
 
