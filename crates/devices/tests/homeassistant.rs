@@ -488,3 +488,21 @@ fn a_long_identifier_falls_back_to_the_object_id() {
     assert!(d.device(&key("short")).is_some());
     assert_eq!(d.ignored(), 0);
 }
+
+/// Zigbee2MQTT's Home Assistant integration announces the plugs the
+/// Zigbee2MQTT adapter already shows: they are not shown twice.
+#[test]
+fn zigbee2mqtt_devices_announced_to_home_assistant_are_left_to_their_adapter() {
+    let mut d = Dashboard::new(ConnectionId(1));
+    config(
+        &mut d,
+        "homeassistant/switch/0x00158d0001a2b3c4/switch/config",
+        r#"{"availability":[{"topic":"zigbee2mqtt/bridge/state","value_template":"{{ value_json.state }}"}],"command_topic":"zigbee2mqtt/kitchen_plug/set","device":{"identifiers":["zigbee2mqtt_0x00158d0001a2b3c4"],"name":"kitchen_plug"},"name":null,"object_id":"kitchen_plug","origin":{"name":"Zigbee2MQTT","sw":"1.40.0","url":"https://www.zigbee2mqtt.io"},"payload_off":"OFF","payload_on":"ON","state_topic":"zigbee2mqtt/kitchen_plug","unique_id":"0x00158d0001a2b3c4_switch_zigbee2mqtt","value_template":"{{ value_json.state }}"}"#,
+    );
+    assert!(d.device(&key("zigbee2mqtt_0x00158d0001a2b3c4")).is_none());
+    assert!(
+        !d.devices()
+            .any(|dev| dev.key.family == Family::HomeAssistant),
+        "no Home Assistant tile"
+    );
+}

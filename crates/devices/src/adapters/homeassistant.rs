@@ -844,6 +844,16 @@ impl Entity {
         at: &ConfigTopic<'_>,
         object: &str,
     ) -> Option<Self> {
+        // Zigbee2MQTT announces its devices to Home Assistant too; the
+        // Zigbee2MQTT adapter shows them already (once, not twice).
+        let origin = field(config, "origin", "o").and_then(Value::as_object);
+        if origin
+            .and_then(|o| field(o, "name", "name"))
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case("zigbee2mqtt"))
+        {
+            return None;
+        }
         let base = text(config, "~", "~");
         let mut notes = Vec::new();
         let state_topic = topic_field(config, base, "state_topic", "stat_t").ok()?;
