@@ -54,7 +54,7 @@ pub enum LinkOffer {
 
 /// Tiles rendered per animation frame at most (a flood's changes spread
 /// over the next frames, oldest first).
-const TILES_PER_FRAME: usize = 150;
+const TILES_PER_FRAME: usize = 60;
 
 /// One tile's signals: its device, and its own clock.
 type TileSignals = (ArcRwSignal<Device>, ArcRwSignal<u64>);

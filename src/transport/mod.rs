@@ -19,7 +19,12 @@ thread_local! {
 
 /// Monotonic milliseconds since page load, the engine's clock.
 pub fn now_ms() -> u64 {
-    PERFORMANCE.with(|p| p.as_ref().map_or(0, |p| p.now() as u64))
+    now_ms_f64() as u64
+}
+
+/// [`now_ms`] with its fraction.
+pub(crate) fn now_ms_f64() -> f64 {
+    PERFORMANCE.with(|p| p.as_ref().map_or(0.0, |p| p.now()))
 }
 
 /// What the doctor needs to know about this page: whether it was loaded
