@@ -56,15 +56,26 @@ async fn the_device_cap_holds_under_a_flood_of_fake_ids() {
             },
         )
         .await?;
-        let tiles = browser
-            .client
-            .execute(
-                "return document.querySelectorAll('[data-testid^=\"tile-\"]').length",
-                vec![],
+        // Tiles render a few dozen a frame: wait for all of them.
+        let tiles = || async {
+            Ok::<_, Box<dyn std::error::Error>>(
+                browser
+                    .client
+                    .execute(
+                        "return document.querySelectorAll('[data-testid^=\"tile-\"]').length",
+                        vec![],
+                    )
+                    .await?,
             )
-            .await?;
-        if tiles != serde_json::json!(2000) {
-            return Err(format!("{tiles} tiles, expected 2000").into());
+        };
+        wait_until(browser, "2 000 tiles", || async {
+            Ok(tiles().await? == serde_json::json!(2000))
+        })
+        .await?;
+        // And no more: every later id was turned away.
+        let count = tiles().await?;
+        if count != serde_json::json!(2000) {
+            return Err(format!("{count} tiles, expected 2000").into());
         }
         Ok(())
     })
