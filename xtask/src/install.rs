@@ -189,6 +189,11 @@ fn wasm_opt() -> Result {
     step(&format!(
         "installing wasm-opt from npm binaryen@{BINARYEN_VERSION} into .tools/ (seconds)"
     ));
+    npm_install_into_tools(&format!("binaryen@{BINARYEN_VERSION}"))
+}
+
+/// `npm install <spec>` into the project's `.tools/`.
+fn npm_install_into_tools(spec: &str) -> Result {
     let tools = workspace_root().join(".tools");
     std::fs::create_dir_all(&tools)?;
     run(Command::new("npm")
@@ -200,7 +205,7 @@ fn wasm_opt() -> Result {
             "--prefix",
         ])
         .arg(&tools)
-        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+        .arg(spec))
 }
 
 /// mqtt-packet for the codec's differential test
@@ -248,17 +253,7 @@ pub(crate) fn mqtt_js() -> Result<PathBuf> {
     step(&format!(
         "installing mqtt.js {MQTT_JS_VERSION} from npm into .tools/ for the ingest benchmark (seconds)"
     ));
-    std::fs::create_dir_all(&tools)?;
-    run(Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--prefix",
-        ])
-        .arg(&tools)
-        .arg(format!("mqtt@{MQTT_JS_VERSION}")))?;
+    npm_install_into_tools(&format!("mqtt@{MQTT_JS_VERSION}"))?;
     if !bundle.is_file() {
         return Err(format!("npm installed mqtt but not {}", bundle.display()).into());
     }
