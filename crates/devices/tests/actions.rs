@@ -170,6 +170,10 @@ fn liveness_fuses_the_will_the_period_and_silence() {
     let quiet = 11_000 + 10_000 * STALE_PERIODS;
     assert_eq!(device.liveness(quiet), Liveness::Live);
     assert_eq!(device.liveness(quiet + 1), Liveness::Stale);
+    // A 1 s period that arrives a little early is still learned (then
+    // counted as at least a second).
+    d.handle_message("tele/plug1/STATE", br#"{"POWER":"ON"}"#, false, 11_990);
+    assert_eq!(d.device(&key).unwrap().period_ms, Some(1_000));
     // The will wins.
     d.handle_message("tele/plug1/LWT", b"Offline", false, 12_000);
     assert_eq!(d.device(&key).unwrap().liveness(12_000), Liveness::Offline);

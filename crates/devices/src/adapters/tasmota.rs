@@ -151,7 +151,10 @@ impl Tasmota {
     }
 
     /// `TelePeriod` is the gap between two `tele/<t>/STATE` (10 s to 1 h on
-    /// Tasmota; gaps outside that are a restart or a query's answer).
+    /// Tasmota; a gap above an hour is a restart). Gaps from half a second
+    /// count: arrival times jitter, so a 1 s period (a simulated plug's)
+    /// often arrives as 990 ms; the dashboard shows nothing stale sooner
+    /// than three seconds anyway.
     fn learn_period(&mut self, id: &str, now: u64, out: &mut Output) {
         let last = if self.tele_at.len() < MAX_TRACKED || self.tele_at.contains_key(id) {
             self.tele_at.insert(id.to_owned(), now)
@@ -159,7 +162,7 @@ impl Tasmota {
             None
         };
         if let Some(gap) = last.map(|t| now.saturating_sub(t)) {
-            if (1_000..=3_600_000).contains(&gap) {
+            if (500..=3_600_000).contains(&gap) {
                 out.changes.push(Change::Period {
                     id: id.to_owned(),
                     ms: gap,
