@@ -38,8 +38,10 @@ impl Default for Topics {
 }
 
 impl Topics {
-    /// Why one of them cannot be used, naming it.
+    /// Why one of them cannot be used, naming it (the same rules as the
+    /// MQTT-flex generator's prefix and device name).
     pub fn check(&self) -> Result<(), String> {
+        use crate::netio_flex::{level_problem, prefix_problem};
         let fields = [
             ("Tasmota group topic", &self.tasmota_group, true),
             ("Zigbee2MQTT base topic", &self.zigbee2mqtt, false),
@@ -51,18 +53,10 @@ impl Topics {
             ("NETIO prefix", &self.netio, false),
         ];
         for (what, value, one_level) in fields {
-            let problem = if value.is_empty() {
-                Some("it is empty")
-            } else if value.len() > 128 {
-                Some("it is longer than 128 bytes")
-            } else if value.contains(['+', '#', '\0']) {
-                Some("it has a wildcard or a NUL")
-            } else if value.starts_with('/') || value.ends_with('/') || value.contains("//") {
-                Some("it has an empty level")
-            } else if one_level && value.contains('/') {
-                Some("it must be one level, without '/'")
+            let problem = if one_level {
+                level_problem(value).map(|p| format!("must be one level: it {p}"))
             } else {
-                None
+                prefix_problem(value).map(|p| format!("it {p}"))
             };
             if let Some(problem) = problem {
                 return Err(format!("{what} \"{value}\": {problem}"));
