@@ -484,6 +484,19 @@ impl AppState {
         self.profile_of(connection)
     }
 
+    /// Reads the layout of a connection's profile in place (each tile asks
+    /// after every save: no copy of the whole layout per tile).
+    pub fn with_layout<R>(self, connection: ConnectionId, f: impl FnOnce(&Layout) -> R) -> R {
+        let id = self.profile_of(connection);
+        self.store.with_value(|s| {
+            let layout = id.and_then(|id| s.get(&id)).map(|p| &p.layout);
+            match layout {
+                Some(layout) => f(layout),
+                None => f(&Layout::default()),
+            }
+        })
+    }
+
     /// The layout of a connection's profile.
     pub fn layout(self, connection: ConnectionId) -> Layout {
         self.profile_of(connection)

@@ -32,10 +32,9 @@ pub fn Tile(
     let custom_name = Memo::new(move |_| {
         // Tracks the profiles: a rename re-renders the header only.
         state.profiles.track();
-        state
-            .layout(key.connection)
-            .get(&lkey)
-            .and_then(|l| l.name.clone())
+        state.with_layout(key.connection, |l| {
+            l.get(&lkey).and_then(|d| d.name.clone())
+        })
     });
     let title = {
         let device = device.clone();
@@ -282,10 +281,7 @@ fn readings_text(r: &devices::Readings) -> Option<String> {
 
 /// Asks before switching a protected outlet.
 fn confirmed_by_user(state: AppState, key: &DeviceKey, index: u8, what: &str) -> bool {
-    if !state
-        .layout(key.connection)
-        .is_protected(&layout_key(key), index)
-    {
+    if !state.with_layout(key.connection, |l| l.is_protected(&layout_key(key), index)) {
         return true;
     }
     window()
@@ -420,9 +416,7 @@ fn ArrangeForm(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
     let id = key.id.clone();
     let connection = key.connection;
     let current = state
-        .layout(connection)
-        .get(&lkey)
-        .cloned()
+        .with_layout(connection, |l| l.get(&lkey).cloned())
         .unwrap_or_default();
     let name = RwSignal::new(current.name.clone().unwrap_or_default());
     let group = RwSignal::new(current.group.clone().unwrap_or_default());
@@ -473,7 +467,7 @@ fn ArrangeForm(key: DeviceKey, device: ArcRwSignal<Device>) -> impl IntoView {
                     let id = id.clone();
                     move || outlets().into_iter().map(|index| {
                         let lkey = lkey.clone();
-                        let on = state.layout(connection).is_protected(&lkey, index);
+                        let on = state.with_layout(connection, |l| l.is_protected(&lkey, index));
                         view! {
                             <label class="check">
                                 <input type="checkbox" checked=on
