@@ -4,7 +4,9 @@
 //! ratios (ours / the faster peer) for the README; the bench prints it.
 //! `cargo xtask bench ingest [OPTIONS]`: the browser ingest benchmark
 //! ([`ingest`]). `cargo xtask bench start`: the size of `dist/` and the time
-//! to the first tile ([`start`]).
+//! to the first tile ([`start`]). `cargo xtask bench render` and `soak`:
+//! frames under 10 000 readings/s next to a vanilla-JS page, and memory
+//! over 10 000 000 messages ([`render`]).
 //!
 //! Runs `cargo bench -p mqtt-codec --bench codec` with the bench profile at
 //! `opt-level = 3` for every crate. The bench profile inherits the release
@@ -23,6 +25,7 @@ use crate::install::{self, command, first_line_of};
 use crate::{step, Result};
 
 mod ingest;
+mod render;
 mod start;
 
 /// Runs the command: `args` are what follows `bench`.
@@ -32,6 +35,12 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
     if args.first().is_some_and(|a| a == "start") {
         return start::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "render") {
+        return render::run_render(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "soak") {
+        return render::run_soak(&args[1..]);
     }
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let rustc = first_line_of(command("rustc").arg("-V")).unwrap_or_default();

@@ -83,7 +83,7 @@ const INSTRUMENT_JS: &str = include_str!("../../bench/ingest/instrument.js");
 /// The device whose state change, sent after the flood, marks its end.
 const SENTINEL: &str = "sentinel";
 /// Bound on every wait outside the flood (connect, warm-up, settle).
-const WAIT: Duration = Duration::from_secs(60);
+pub(super) const WAIT: Duration = Duration::from_secs(60);
 /// Pause between two latency probes during the flood (not a measurement).
 const PROBE_EVERY: Duration = Duration::from_millis(100);
 
@@ -251,17 +251,17 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
 }
 
 /// What the figures were measured on.
-struct Machine {
-    cores: usize,
-    cpu: String,
-    chromium: String,
-    mosquitto: String,
-    load_before: String,
-    load_after: String,
+pub(super) struct Machine {
+    pub(super) cores: usize,
+    pub(super) cpu: String,
+    pub(super) chromium: String,
+    pub(super) mosquitto: String,
+    pub(super) load_before: String,
+    pub(super) load_after: String,
 }
 
 impl Machine {
-    fn probe() -> Self {
+    pub(super) fn probe() -> Self {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|info| {
@@ -794,7 +794,7 @@ pub(super) async fn wait_for(client: &Client, what: &str, script: &str) -> Resul
 /// Waits until the page's main thread is quiet (busy under 10 % over
 /// 250 ms, at most [`WAIT`]), e.g. after Plugboard drew its tiles; returns
 /// how long that took.
-async fn settle(browser: &Browser) -> Result<f64> {
+pub(super) async fn settle(browser: &Browser) -> Result<f64> {
     let start = Instant::now();
     let mut last = metrics(browser).await?.get("TaskDuration").unwrap_or(0.0);
     loop {
@@ -808,15 +808,15 @@ async fn settle(browser: &Browser) -> Result<f64> {
 }
 
 /// `Performance.getMetrics` as name → value.
-struct Metrics(Vec<(String, f64)>);
+pub(super) struct Metrics(Vec<(String, f64)>);
 
 impl Metrics {
-    fn get(&self, name: &str) -> Option<f64> {
+    pub(super) fn get(&self, name: &str) -> Option<f64> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 }
 
-async fn metrics(browser: &Browser) -> Result<Metrics> {
+pub(super) async fn metrics(browser: &Browser) -> Result<Metrics> {
     let answer = browser.cdp("Performance.getMetrics", json!({})).await?;
     let list = answer["metrics"]
         .as_array()
@@ -828,7 +828,7 @@ async fn metrics(browser: &Browser) -> Result<Metrics> {
     ))
 }
 
-async fn wasm_memory(client: &Client) -> Result<Option<f64>> {
+pub(super) async fn wasm_memory(client: &Client) -> Result<Option<f64>> {
     Ok(client
         .execute(
             "const w = window.wasmBindings; \
@@ -840,7 +840,7 @@ async fn wasm_memory(client: &Client) -> Result<Option<f64>> {
 }
 
 /// QoS 0 PUBLISHes (MQTT 3.1.1), encoded back to back.
-fn encode(messages: impl Iterator<Item = (String, &'static str)>) -> Result<Vec<u8>> {
+pub(super) fn encode(messages: impl Iterator<Item = (String, &'static str)>) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for (topic, payload) in messages {
         Packet::Publish(Publish::new(topic, payload))
@@ -861,6 +861,30 @@ pub(super) fn publish(
     limit: Duration,
     first_write: Option<mpsc::Sender<f64>>,
 ) -> io::Result<f64> {
+    let mut stream = connect_publisher(port, client_id, limit)?;
+    if let Some(first_write) = first_write {
+        let _ = first_write.send(wall_ms());
+    }
+    stream.write_all(packets)?;
+    let mut disconnect = Vec::new();
+    Packet::Disconnect(Disconnect::normal())
+        .encode(Protocol::V311, &mut disconnect)
+        .map_err(|e| io::Error::other(format!("{e:?}")))?;
+    stream.write_all(&disconnect)?;
+    stream.shutdown(Shutdown::Write)?;
+    // The broker closes once it has read up to the DISCONNECT.
+    let mut chunk = [0u8; 256];
+    while stream.read(&mut chunk)? > 0 {}
+    Ok(wall_ms())
+}
+
+/// A TCP connection to the broker as an MQTT 3.1.1 client, CONNACK
+/// received; writes time out after `limit`.
+pub(super) fn connect_publisher(
+    port: u16,
+    client_id: &str,
+    limit: Duration,
+) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(WAIT))?;
@@ -888,18 +912,10 @@ pub(super) fn publish(
             other => return Err(io::Error::other(format!("no CONNACK: {other:?}"))),
         }
     }
-    if let Some(first_write) = first_write {
-        let _ = first_write.send(wall_ms());
-    }
-    stream.write_all(packets)?;
-    stream.write_all(&encode(Packet::Disconnect(Disconnect::normal()))?)?;
-    stream.shutdown(Shutdown::Write)?;
-    // The broker closes once it has read up to the DISCONNECT.
-    while stream.read(&mut chunk)? > 0 {}
-    Ok(wall_ms())
+    Ok(stream)
 }
 
-fn wall_ms() -> f64 {
+pub(super) fn wall_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1e3)
@@ -907,12 +923,12 @@ fn wall_ms() -> f64 {
 
 /// CPU ticks (utime + stime) of each of Chromium's processes: pid, ticks,
 /// whether it is a renderer.
-struct ProcCpu(Vec<(u32, u64, bool)>);
+pub(super) struct ProcCpu(Vec<(u32, u64, bool)>);
 
 impl ProcCpu {
     /// Ticks since `before` of the renderers and of all processes; one
     /// started since counts whole, one gone since is left out.
-    fn since(&self, before: &Self) -> (u64, u64) {
+    pub(super) fn since(&self, before: &Self) -> (u64, u64) {
         let (mut renderer, mut all) = (0, 0);
         for &(pid, ticks, is_renderer) in &self.0 {
             let earlier = before.0.iter().find(|p| p.0 == pid).map_or(0, |p| p.1);
@@ -928,7 +944,7 @@ impl ProcCpu {
 
 /// utime + stime of the browser process and its descendants, each marked
 /// if it is a renderer (`--type=renderer`).
-fn chromium_cpu(root: Option<u32>) -> Option<ProcCpu> {
+pub(super) fn chromium_cpu(root: Option<u32>) -> Option<ProcCpu> {
     let root = root?;
     let mut procs: Vec<(u32, u32, u64)> = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
@@ -976,7 +992,7 @@ fn chromium_cpu(root: Option<u32>) -> Option<ProcCpu> {
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
-fn clock_ticks() -> f64 {
+pub(super) fn clock_ticks() -> f64 {
     first_line_of(command("getconf").arg("CLK_TCK"))
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
@@ -997,7 +1013,7 @@ pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Nearest-rank percentile (`p` in 0..=1) of unsorted values.
-fn percentile(values: &[f64], p: f64) -> Option<f64> {
+pub(super) fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -1023,7 +1039,7 @@ pub(super) fn median(values: impl IntoIterator<Item = Option<f64>>) -> Option<f6
 }
 
 /// A number with thin groups of three digits: 100 000.
-fn group(value: f64) -> String {
+pub(super) fn group(value: f64) -> String {
     let digits = format!("{:.0}", value.abs());
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -1039,7 +1055,7 @@ fn group(value: f64) -> String {
     }
 }
 
-fn ms(value: Option<f64>) -> String {
+pub(super) fn ms(value: Option<f64>) -> String {
     match value {
         Some(v) if v >= 100.0 => format!("{} ms", group(v)),
         Some(v) => format!("{v:.1} ms"),
@@ -1047,11 +1063,11 @@ fn ms(value: Option<f64>) -> String {
     }
 }
 
-fn mb(value: Option<f64>) -> String {
+pub(super) fn mb(value: Option<f64>) -> String {
     value.map_or("—".into(), |v| format!("{:.1} MB", v / 1e6))
 }
 
-fn ratio(value: Option<f64>, base: Option<f64>) -> String {
+pub(super) fn ratio(value: Option<f64>, base: Option<f64>) -> String {
     match (value, base) {
         (Some(v), Some(b)) if b > 0.0 => format!("{:.2}×", v / b),
         _ => "—".into(),
