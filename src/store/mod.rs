@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use connections::{Event, Layout, LayoutError, Profile, Status, Store, SubscribeFilter};
 use devices::{
-    Action, ConnectionId, CustomTile, Dashboard, Device, DeviceKey, Power, PublishRequest,
-    DEFAULT_CYCLE_OFF_MS,
+    Action, ConnectionId, CustomTile, Dashboard, Device, DeviceKey, FramePacer, Power,
+    PublishRequest, DEFAULT_CYCLE_OFF_MS,
 };
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
@@ -52,12 +52,19 @@ pub enum LinkOffer {
     Add(Profile),
 }
 
-/// Tiles rendered per animation frame at most (a flood's changes spread
-/// over the next frames, oldest first).
-const TILES_PER_FRAME: usize = 60;
-
-/// One tile's signals: its device, and its own clock.
-type TileSignals = (ArcRwSignal<Device>, ArcRwSignal<u64>);
+/// One tile's signals. Nearly every message changes only when a device
+/// was heard and what it metered (its pulse); the rest of a tile need not
+/// hear of that, so the device signal notifies only when more changed.
+#[derive(Clone)]
+pub struct TileSignals {
+    /// The device, always current; notifies when more than its pulse
+    /// changed.
+    pub device: ArcRwSignal<Device>,
+    /// Notified when the device was heard or its metering changed.
+    pub pulse: ArcTrigger,
+    /// The time, updated each second.
+    pub clock: ArcRwSignal<u64>,
+}
 
 /// App-wide state, cheap to copy into closures.
 #[derive(Clone, Copy)]
@@ -94,6 +101,8 @@ pub struct AppState {
     /// Tiles to render at the next animation frames, oldest first (and the
     /// same keys as a set, so a tile is queued once).
     dirty: StoredValue<(VecDeque<DeviceKey>, HashSet<DeviceKey>)>,
+    /// How many of them the next frame refreshes.
+    pacer: StoredValue<FramePacer>,
     /// The page's clock for "last seen" and staleness, ticking each second.
     pub clock: RwSignal<u64>,
     /// Per connection: when devices were last asked to announce
@@ -122,6 +131,7 @@ impl AppState {
             connections: StoredValue::new_local(None),
             pending_timer: StoredValue::new_local(None),
             dirty: StoredValue::new((VecDeque::new(), HashSet::new())),
+            pacer: StoredValue::new(FramePacer::new()),
             clock: RwSignal::new(now_ms()),
             scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
@@ -134,8 +144,8 @@ impl AppState {
             let now = now_ms();
             state.clock.set(now);
             state.tiles.with_value(|tiles| {
-                for (_, clock) in tiles.values() {
-                    clock.set(now);
+                for tile in tiles.values() {
+                    tile.clock.set(now);
                 }
             });
         })
@@ -342,16 +352,15 @@ impl AppState {
         });
     }
 
-    /// The signal behind one tile.
+    /// The device signal behind one tile.
     pub fn tile(self, key: &DeviceKey) -> Option<ArcRwSignal<Device>> {
         self.tiles
-            .with_value(|tiles| tiles.get(key).map(|(device, _)| device.clone()))
+            .with_value(|tiles| tiles.get(key).map(|t| t.device.clone()))
     }
 
-    /// The clock of one tile (the time, updated each second).
-    pub fn tile_clock(self, key: &DeviceKey) -> Option<ArcRwSignal<u64>> {
-        self.tiles
-            .with_value(|tiles| tiles.get(key).map(|(_, clock)| clock.clone()))
+    /// Every signal of one tile.
+    pub fn tile_signals(self, key: &DeviceKey) -> Option<TileSignals> {
+        self.tiles.with_value(|tiles| tiles.get(key).cloned())
     }
 
     /// Clears the retained command on `topic` of a device (the flag goes
@@ -715,19 +724,25 @@ impl AppState {
             })
             .unwrap_or(false);
         if first {
-            request_animation_frame(move || self.flush());
+            request_animation_frame(move || self.flush(false));
         }
     }
 
     /// Copies marked devices from the model into their tiles' signals, the
-    /// longest-waiting first and at most [`TILES_PER_FRAME`] a frame (the
-    /// rest in the next frames), so a flood never freezes the page; new
-    /// tiles join the dashboard in one update.
-    fn flush(self) {
+    /// longest-waiting first and as many a frame as the [`FramePacer`] says
+    /// (the rest in the next frames), so a flood never freezes the page;
+    /// new tiles join the dashboard in one update. `continued`: the last
+    /// frame left tiles waiting.
+    fn flush(self, continued: bool) {
+        let now = window().performance().map_or(0.0, |p| p.now());
+        let size = self
+            .pacer
+            .try_update_value(|p| p.next(now, continued))
+            .unwrap_or(FramePacer::MIN);
         let (batch, more) = self
             .dirty
             .try_update_value(|(queue, queued)| {
-                let take = queue.len().min(TILES_PER_FRAME);
+                let take = queue.len().min(size);
                 let batch: Vec<DeviceKey> = queue.drain(..take).collect();
                 for key in &batch {
                     queued.remove(key);
@@ -736,7 +751,7 @@ impl AppState {
             })
             .unwrap_or_default();
         if more {
-            request_animation_frame(move || self.flush());
+            request_animation_frame(move || self.flush(true));
         }
         let mut new_keys = Vec::new();
         for key in batch {
@@ -747,12 +762,26 @@ impl AppState {
             let Some(device) = device else {
                 continue;
             };
-            match self.tile(&key) {
-                Some(tile) => tile.set(device),
+            match self.tile_signals(&key) {
+                Some(tile) => {
+                    let change = tile.device.with_untracked(|old| old.difference(&device));
+                    if change.rest {
+                        tile.device.set(device);
+                    } else if change.pulse {
+                        tile.device.update_untracked(|d| *d = device);
+                    }
+                    if change.pulse {
+                        tile.pulse.notify();
+                    }
+                }
                 None => {
-                    let clock = ArcRwSignal::new(now_ms());
+                    let tile = TileSignals {
+                        device: ArcRwSignal::new(device),
+                        pulse: ArcTrigger::new(),
+                        clock: ArcRwSignal::new(now_ms()),
+                    };
                     self.tiles.update_value(|t| {
-                        t.insert(key.clone(), (ArcRwSignal::new(device), clock));
+                        t.insert(key.clone(), tile);
                     });
                     new_keys.push(key);
                 }

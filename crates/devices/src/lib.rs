@@ -11,7 +11,8 @@
 //! [`Adapter`] seam one file per ecosystem implements (in `adapters/`, listed
 //! once in `adapters::all`), a [`Router`] that dispatches by topic filter,
 //! and the [`Dashboard`] of one connection that applies what adapters
-//! report. Today one adapter exists: Tasmota.
+//! report, and a [`FramePacer`] that paces how many changed tiles a page
+//! refreshes per animation frame.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -20,6 +21,7 @@ mod adapters;
 mod dashboard;
 mod model;
 pub mod netio_flex;
+mod pacing;
 mod router;
 
 pub use mqtt_codec::QoS;
@@ -29,8 +31,10 @@ pub use crate::adapters::custom::CustomTile;
 pub use crate::adapters::Topics;
 pub use crate::dashboard::{Dashboard, Update, SCAN_INTERVAL_MS};
 pub use crate::model::{
-    sparkline, Action, ConnectionId, Device, DeviceKey, Family, Liveness, Outlet, Pending, Power,
-    PublishRequest, Readings, TimedPublish, DEFAULT_CYCLE_OFF_MS, DEFAULT_MAX_DEVICES, HISTORY_LEN,
-    HISTORY_MS, MAX_ID_LEN, PENDING_TIMEOUT_MS, QUERIES_PER_SECOND, STALE_PERIODS,
+    sparkline, Action, ConnectionId, Device, DeviceKey, Difference, Family, Liveness, Outlet,
+    Pending, Power, PublishRequest, Readings, TimedPublish, DEFAULT_CYCLE_OFF_MS,
+    DEFAULT_MAX_DEVICES, HISTORY_LEN, HISTORY_MS, MAX_ID_LEN, PENDING_TIMEOUT_MS,
+    QUERIES_PER_SECOND, STALE_PERIODS,
 };
+pub use crate::pacing::{FramePacer, FRAME_KEPT_MS};
 pub use crate::router::Router;

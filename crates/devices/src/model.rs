@@ -393,6 +393,42 @@ impl Device {
         }
     }
 
+    /// What changed from `self` to `newer`, as a tile sees it: what
+    /// nearly every message changes (when it was heard, its metering), and
+    /// the rest. A tile re-runs only what depends on the part that changed.
+    pub fn difference(&self, newer: &Device) -> Difference {
+        // Every field named, so a new one cannot be forgotten here.
+        let Device {
+            key,
+            name,
+            last_seen,
+            period_ms,
+            note,
+            power_history,
+            flags,
+            online,
+            outlets,
+            readings,
+            retained_commands,
+        } = self;
+        let pulse = *last_seen != newer.last_seen
+            || *readings != newer.readings
+            || power_history.len() != newer.power_history.len()
+            || power_history.back() != newer.power_history.back();
+        let reports = |r: &Readings| *r != Readings::default();
+        let rest = *key != newer.key
+            || *name != newer.name
+            || *period_ms != newer.period_ms
+            || *note != newer.note
+            || *flags != newer.flags
+            || *online != newer.online
+            || *outlets != newer.outlets
+            || *retained_commands != newer.retained_commands
+            // "Waiting for state" ends with the first reading.
+            || reports(readings) != reports(&newer.readings);
+        Difference { pulse, rest }
+    }
+
     /// Known (from discovery, a will, a name) but nothing reported yet: the
     /// tile says "waiting for state" rather than show an empty card.
     pub fn awaiting_state(&self) -> bool {
@@ -417,6 +453,16 @@ impl Device {
             self.power_history.pop_front();
         }
     }
+}
+
+/// What changed in a device between two looks ([`Device::difference`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Difference {
+    /// When it was last heard, its readings or its power history.
+    pub pulse: bool,
+    /// Anything else: name, outlets, flags, what its liveness depends on
+    /// besides the time it was heard, whether it reports readings at all.
+    pub rest: bool,
 }
 
 /// A message to publish on the user's behalf. Commands are never
@@ -496,13 +542,49 @@ pub fn sparkline(history: &VecDeque<(u64, f64)>, width: f64, height: f64) -> Opt
         .map(|s| s.1)
         .fold(f64::NEG_INFINITY, f64::max);
     let range = if high > low { high - low } else { 1.0 };
-    let points: Vec<String> = history
-        .iter()
-        .map(|(t, v)| {
-            let x = (t - t0) as f64 / span * width;
-            let y = height - (v - low) / range * height;
-            format!("{x:.1},{y:.1}")
-        })
-        .collect();
-    Some(points.join(" "))
+    // Tenths written by hand: `format!("{x:.1}")` goes through the float
+    // formatter, the costliest part of refreshing a tile.
+    let mut points = String::with_capacity(history.len() * 12);
+    for (i, (t, v)) in history.iter().enumerate() {
+        if i > 0 {
+            points.push(' ');
+        }
+        let x = (t - t0) as f64 / span * width;
+        let y = height - (v - low) / range * height;
+        push_tenths(&mut points, x);
+        points.push(',');
+        push_tenths(&mut points, y);
+    }
+    Some(points)
+}
+
+/// Appends `value` with one decimal ("12.3", "-0.5"), rounded half away
+/// from zero; what is not finite is written as 0.0. Digits by hand: even
+/// integer `write!` costs a formatter call per number.
+fn push_tenths(out: &mut String, value: f64) {
+    let tenths = if value.is_finite() {
+        (value * 10.0).round() as i64
+    } else {
+        0
+    };
+    if tenths < 0 {
+        out.push('-');
+    }
+    let tenths = tenths.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut whole = tenths / 10;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+    out.push('.');
+    out.push(char::from(b'0' + (tenths % 10) as u8));
 }

@@ -263,4 +263,70 @@ fn a_sparkline_spans_its_box() {
         "no division by zero"
     );
     assert!(devices::sparkline(&[(0, 1.0)].into(), 100.0, 20.0).is_none());
+    let thirds: std::collections::VecDeque<(u64, f64)> = [(0, 0.0), (2, 1.0), (3, 3.0)].into();
+    assert_eq!(
+        devices::sparkline(&thirds, 10.0, 3.0).unwrap(),
+        "0.0,3.0 6.7,2.0 10.0,0.0",
+        "tenths, rounded"
+    );
+    let wide: std::collections::VecDeque<(u64, f64)> = [(0, 0.0), (1, 1.0)].into();
+    assert_eq!(
+        devices::sparkline(&wide, 12_345.0, 1_000.0).unwrap(),
+        "0.0,1000.0 12345.0,0.0"
+    );
+}
+
+#[test]
+fn a_reading_is_a_pulse_and_a_state_change_is_the_rest() {
+    use devices::Difference;
+    let mut d = Dashboard::new(ConnectionId(1));
+    let key = tasmota("plug");
+    let look = |d: &Dashboard| d.device(&key).unwrap().clone();
+    d.handle_message("stat/plug/POWER", b"OFF", false, 1_000);
+    let off = look(&d);
+    assert_eq!(
+        off.difference(&off),
+        Difference::default(),
+        "nothing changed"
+    );
+
+    // The first reading ends "waiting for state" too.
+    d.handle_message(
+        "tele/plug/SENSOR",
+        br#"{"ENERGY":{"Power":5.0}}"#,
+        false,
+        2_000,
+    );
+    let first = look(&d);
+    assert_eq!(
+        off.difference(&first),
+        Difference {
+            pulse: true,
+            rest: true
+        }
+    );
+    // Later readings, and being heard again, are pulses only, also once the
+    // history is full and a sample replaces the oldest.
+    let mut before = first;
+    for i in 0..(devices::HISTORY_LEN as u64 + 5) {
+        d.handle_message(
+            "tele/plug/SENSOR",
+            format!(r#"{{"ENERGY":{{"Power":{}}}}}"#, 6 + i % 2).as_bytes(),
+            false,
+            3_000 + i * 1_000,
+        );
+        let now = look(&d);
+        assert_eq!(
+            before.difference(&now),
+            Difference {
+                pulse: true,
+                rest: false
+            },
+            "reading {i}"
+        );
+        before = now;
+    }
+    // A relay change is the rest.
+    d.handle_message("stat/plug/POWER", b"ON", false, 200_000);
+    assert!(before.difference(&look(&d)).rest);
 }

@@ -5,7 +5,7 @@
 use devices::{Action, Device, DeviceKey, Liveness, Outlet, Power};
 use leptos::prelude::*;
 
-use crate::store::{use_app_state, AppState};
+use crate::store::{use_app_state, AppState, TileSignals};
 
 /// Outlets of a staggered power-on start this far apart.
 const STAGGER_MS: u64 = 1_000;
@@ -23,8 +23,11 @@ pub fn Tile(
     key: DeviceKey,
 ) -> impl IntoView {
     let state = use_app_state();
-    let device = state.tile(&key)?;
-    let clock = state.tile_clock(&key)?;
+    let TileSignals {
+        device,
+        pulse,
+        clock,
+    } = state.tile_signals(&key)?;
     let id = key.id.clone();
     let lkey = layout_key(&key);
     // Derived values are memos: a message re-runs these small
@@ -49,8 +52,10 @@ pub fn Tile(
     let chip = {
         let device = device.clone();
         let clock = clock.clone();
+        let pulse = pulse.clone();
         Memo::new(move |_| {
             let now = clock.get();
+            pulse.track();
             device.with(|d| match d.liveness(now) {
                 Liveness::Live => "live",
                 Liveness::Stale => "stale",
@@ -63,22 +68,29 @@ pub fn Tile(
     let seen = {
         let device = device.clone();
         let clock = clock.clone();
+        let pulse = pulse.clone();
         Memo::new(move |_| {
             let now = clock.get();
+            pulse.track();
             device
-                .with(|d| d.last_seen)
+                .with_untracked(|d| d.last_seen)
                 .map(|at| format!("seen {}", ago(now.saturating_sub(at))))
         })
     };
     let readings = {
         let device = device.clone();
-        Memo::new(move |_| device.with(|d| readings_text(&d.readings)))
+        let pulse = pulse.clone();
+        Memo::new(move |_| {
+            pulse.track();
+            device.with_untracked(|d| readings_text(&d.readings))
+        })
     };
     // The sparkline is drawn again only when a sample was added.
     let samples = {
         let device = device.clone();
         Memo::new(move |_| {
-            device.with(|d| (d.power_history.len(), d.power_history.back().map(|s| s.0)))
+            pulse.track();
+            device.with_untracked(|d| (d.power_history.len(), d.power_history.back().map(|s| s.0)))
         })
     };
     let spark = {
