@@ -1344,7 +1344,7 @@ fn report(options: &Options, machine: &Machine, runs: &[Run]) -> (String, Value)
 
 /// A DevTools CPU profile as the functions that were running, by their
 /// own samples (not counting what they called), most first.
-fn profile_summary(profile: &Value) -> String {
+pub(super) fn profile_summary(profile: &Value) -> String {
     let mut by_name: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     let mut total = 0u64;
     for node in profile["nodes"].as_array().into_iter().flatten() {

@@ -43,21 +43,23 @@ use serde_json::{json, Value};
 
 use super::ingest::{
     chromium_cpu, clock_ticks, connect_publisher, copy_dir, encode, group, mb, median, metrics, ms,
-    percentile, publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
+    percentile, profile_summary, publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
 };
 use super::load_average;
 use crate::install;
 use crate::{step, Result};
 
 const RENDER_USAGE: &str = "usage: cargo xtask bench render [--devices D] [--hz H] [--seconds S]
-                                [--warm S] [--runs R] [--pages vc] [--no-build]
+                                [--warm S] [--runs R] [--pages vc] [--no-build] [--profile]
   --devices D    Tasmota plugs, one tile each (default 1000)
   --hz H         power reports per plug per second (default 10)
   --seconds S    the measured window (default 10)
   --warm S       the stream runs this long before the window (default 3)
   --runs R       runs per page, pages alternating; figures are medians (default 3)
   --pages vc     v the vanilla-JS page, c Plugboard (default vc)
-  --no-build     use dist/ as it is instead of building it with trunk --release";
+  --no-build     use dist/ as it is instead of building it with trunk --release
+  --profile      a DevTools CPU profile of Plugboard in the window, by function
+                 (target/bench/render-profile.txt; build dist/ with names for it)";
 
 const SOAK_USAGE: &str = "usage: cargo xtask bench soak [--messages N] [--rate R] [--devices D]
                               [--sample S] [--no-build]
@@ -118,6 +120,7 @@ struct RenderOptions {
     runs: usize,
     pages: Vec<Page>,
     build: bool,
+    profile: bool,
 }
 
 impl RenderOptions {
@@ -130,6 +133,7 @@ impl RenderOptions {
             runs: 3,
             pages: vec![Page::Vanilla, Page::Plugboard],
             build: true,
+            profile: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -142,6 +146,7 @@ impl RenderOptions {
                 "--warm" => o.warm = Duration::from_secs(number(&mut args, arg, RENDER_USAGE)?),
                 "--runs" => o.runs = number(&mut args, arg, RENDER_USAGE)? as usize,
                 "--no-build" => o.build = false,
+                "--profile" => o.profile = true,
                 "--pages" => {
                     let v = args
                         .next()
@@ -470,6 +475,14 @@ async fn render_one(
     })?;
     tokio::time::sleep(options.warm).await;
 
+    let profiling = options.profile && page == Page::Plugboard;
+    if profiling {
+        browser.cdp("Profiler.enable", json!({})).await?;
+        browser
+            .cdp("Profiler.setSamplingInterval", json!({"interval": 200}))
+            .await?;
+        browser.cdp("Profiler.start", json!({})).await?;
+    }
     let offset = client.execute(INSTRUMENT_JS, vec![]).await?.as_f64();
     let before = metrics(browser).await?;
     let cpu_before = chromium_cpu(browser.browser_pid());
@@ -484,6 +497,17 @@ async fn render_one(
             vec![],
         )
         .await?;
+    if profiling {
+        let answer = browser.cdp("Profiler.stop", json!({})).await?;
+        let text = profile_summary(&answer["profile"]);
+        let path = target_dir().join("bench").join("render-profile.txt");
+        std::fs::write(&path, &text)?;
+        step(&format!(
+            "CPU profile of Plugboard in the window: {}",
+            path.display()
+        ));
+        println!("{}", text.lines().take(30).collect::<Vec<_>>().join("\n"));
+    }
     let (sent, elapsed) = publisher.finish()?;
     client.goto(&format!("{}blank.html", server.url())).await?;
     offset.ok_or("the recorder returned no clock offset")?;
@@ -875,11 +899,14 @@ fn soak_report(
         machine.load_after,
         options.sample.as_secs(),
     );
+    // The last sample is taken after the stream, with the page idle.
+    let (during, after) = samples.split_at(samples.len().saturating_sub(1));
     let _ = writeln!(
         md,
-        "| | first sample | median after warm-up | largest deviation | last | flat (± 5 %) |"
+        "| | first sample | median after warm-up | largest deviation from it | last during \
+         the stream | after it | flat (± 5 %) |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
     let mut verdicts = serde_json::Map::new();
     for (name, f) in [
         (
@@ -889,8 +916,9 @@ fn soak_report(
         ("JS heap", |s: &Sample| s.heap),
         ("DOM nodes", |s: &Sample| s.nodes),
     ] {
-        let first = samples.first().and_then(f);
-        let last = samples.last().and_then(f);
+        let first = during.first().and_then(f);
+        let last = during.last().and_then(f);
+        let idle = after.first().and_then(f);
         let shown = |v: Option<f64>| {
             if name == "DOM nodes" {
                 v.map_or("—".into(), group)
@@ -898,14 +926,15 @@ fn soak_report(
                 mb(v)
             }
         };
-        let flat = flatness(samples, f);
+        let flat = flatness(during, f);
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} |",
             shown(first),
             shown(flat.map(|f| f.0)),
             flat.map_or("—".into(), |f| format!("{:.1} %", f.1 * 100.0)),
             shown(last),
+            shown(idle),
             match flat {
                 Some((_, worst)) if worst <= 0.05 => "yes",
                 Some(_) => "**no**",
@@ -915,7 +944,7 @@ fn soak_report(
         verdicts.insert(
             name.into(),
             json!({"first": first, "median": flat.map(|f| f.0), "worst": flat.map(|f| f.1),
-                   "last": last}),
+                   "last": last, "after": idle}),
         );
     }
     let _ = writeln!(
