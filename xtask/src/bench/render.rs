@@ -867,6 +867,20 @@ fn flatness(samples: &[Sample], value: impl Fn(&Sample) -> Option<f64>) -> Optio
     Some((mid, worst))
 }
 
+/// After the warm-up: the median of the last third of the samples over
+/// that of the first third (1.0: no growth; a leak shows above 1).
+fn trend(samples: &[Sample], value: impl Fn(&Sample) -> Option<f64>) -> Option<f64> {
+    let skip = (samples.len() / 10).max(1);
+    let values: Vec<f64> = samples.iter().skip(skip).filter_map(value).collect();
+    let third = values.len() / 3;
+    if third == 0 {
+        return None;
+    }
+    let first = median(values[..third].iter().map(|v| Some(*v)))?;
+    let last = median(values[values.len() - third..].iter().map(|v| Some(*v)))?;
+    (first > 0.0).then(|| last / first)
+}
+
 fn soak_report(
     options: &SoakOptions,
     machine: &Machine,
@@ -903,10 +917,10 @@ fn soak_report(
     let (during, after) = samples.split_at(samples.len().saturating_sub(1));
     let _ = writeln!(
         md,
-        "| | first sample | median after warm-up | largest deviation from it | last during \
-         the stream | after it | flat (± 5 %) |"
+        "| | first sample | median after warm-up | largest deviation from it | every sample \
+         within ± 5 % | trend: last third ÷ first third | last during the stream | after it |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     let mut verdicts = serde_json::Map::new();
     for (name, f) in [
         (
@@ -927,24 +941,26 @@ fn soak_report(
             }
         };
         let flat = flatness(during, f);
+        let trend = trend(during, f);
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
             shown(first),
             shown(flat.map(|f| f.0)),
             flat.map_or("—".into(), |f| format!("{:.1} %", f.1 * 100.0)),
-            shown(last),
-            shown(idle),
             match flat {
                 Some((_, worst)) if worst <= 0.05 => "yes",
                 Some(_) => "**no**",
                 None => "—",
-            }
+            },
+            trend.map_or("—".into(), |t| format!("{t:.3}×")),
+            shown(last),
+            shown(idle),
         );
         verdicts.insert(
             name.into(),
             json!({"first": first, "median": flat.map(|f| f.0), "worst": flat.map(|f| f.1),
-                   "last": last, "after": idle}),
+                   "trend": trend, "last": last, "after": idle}),
         );
     }
     let _ = writeln!(
