@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use mqtt_client::{Publish, QoS};
 
 use crate::transport::session::Connections;
-use crate::transport::{now_ms, page_context};
+use crate::transport::{now_ms, now_ms_f64, page_context};
 
 /// A client id unlikely to collide: brokers drop the older of two
 /// connections with the same id.
@@ -724,20 +724,18 @@ impl AppState {
             })
             .unwrap_or(false);
         if first {
-            request_animation_frame(move || self.flush(false));
+            request_animation_frame(move || self.flush());
         }
     }
 
     /// Copies marked devices from the model into their tiles' signals, the
     /// longest-waiting first and as many a frame as the [`FramePacer`] says
     /// (the rest in the next frames), so a flood never freezes the page;
-    /// new tiles join the dashboard in one update. `continued`: the last
-    /// frame left tiles waiting.
-    fn flush(self, continued: bool) {
-        let now = window().performance().map_or(0.0, |p| p.now());
+    /// new tiles join the dashboard in one update.
+    fn flush(self) {
         let size = self
             .pacer
-            .try_update_value(|p| p.next(now, continued))
+            .try_with_value(FramePacer::batch)
             .unwrap_or(FramePacer::MIN);
         let (batch, more) = self
             .dirty
@@ -751,8 +749,10 @@ impl AppState {
             })
             .unwrap_or_default();
         if more {
-            request_animation_frame(move || self.flush(true));
+            request_animation_frame(move || self.flush());
         }
+        let started = now_ms_f64();
+        let tiles = batch.len();
         let mut new_keys = Vec::new();
         for key in batch {
             let device = self.dashboards.with_value(|all| {
@@ -794,6 +794,12 @@ impl AppState {
                 keys.dedup();
             });
         }
+        // The tiles' effects run as tasks queued by the signals just set;
+        // this one, queued after them, sees what the batch cost.
+        leptos::task::spawn_local(async move {
+            let cost = now_ms_f64() - started;
+            self.pacer.update_value(|p| p.record(tiles, cost));
+        });
     }
 
     /// One timer for the earliest pending toggle's deadline.

@@ -36,5 +36,5 @@ pub use crate::model::{
     DEFAULT_MAX_DEVICES, HISTORY_LEN, HISTORY_MS, MAX_ID_LEN, PENDING_TIMEOUT_MS,
     QUERIES_PER_SECOND, STALE_PERIODS,
 };
-pub use crate::pacing::{FramePacer, FRAME_KEPT_MS};
+pub use crate::pacing::{FramePacer, RENDER_BUDGET_MS};
 pub use crate::router::Router;
