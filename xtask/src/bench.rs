@@ -7,6 +7,8 @@
 //! to the first tile ([`start`]). `cargo xtask bench render` and `soak`:
 //! frames under 10 000 readings/s next to a vanilla-JS page, and memory
 //! over 10 000 000 messages ([`render`]).
+//! `cargo xtask bench v8`: the codec and the receive path in V8, ours in
+//! wasm against mqtt-protocol-core in wasm, mqtt-packet and mqtt.js ([`v8`]).
 //!
 //! Runs `cargo bench -p mqtt-codec --bench codec` with the bench profile at
 //! `opt-level = 3` for every crate. The bench profile inherits the release
@@ -27,6 +29,7 @@ use crate::{step, Result};
 mod ingest;
 mod render;
 mod start;
+mod v8;
 
 /// Runs the command: `args` are what follows `bench`.
 pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
@@ -35,6 +38,9 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
     if args.first().is_some_and(|a| a == "start") {
         return start::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "v8") {
+        return v8::run(&args[1..]);
     }
     if args.first().is_some_and(|a| a == "render") {
         return render::run_render(&args[1..]);

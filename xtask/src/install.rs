@@ -31,6 +31,15 @@ pub(crate) fn everything() -> Result {
     Ok(())
 }
 
+/// What the wasm benchmarks in node need: the wasm32 target, node
+/// (Debian's), wasm-bindgen-cli and wasm-opt; not trunk or Chromium.
+pub(crate) fn wasm_and_node() -> Result {
+    wasm_target()?;
+    apt_packages()?;
+    wasm_bindgen()?;
+    wasm_opt()
+}
+
 /// PATH with the project's tools first: `.tools/node_modules/.bin` (wasm-opt
 /// 132) and cargo's bin folder (trunk, wasm-bindgen), then `/usr/sbin`
 /// (mosquitto) in case the caller's PATH lacks it.
