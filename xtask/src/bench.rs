@@ -7,7 +7,8 @@
 //! to the first tile ([`start`]). `cargo xtask bench render` and `soak`:
 //! frames under 10 000 readings/s next to a vanilla-JS page, and memory
 //! over 10 000 000 messages ([`render`]).
-//! `cargo xtask bench v8`: the codec and the receive path in V8, ours in
+//! `cargo xtask bench size`: the app's wasm by crate, compressed
+//! ([`size`]). `cargo xtask bench v8`: the codec and the receive path in V8, ours in
 //! wasm against mqtt-protocol-core in wasm, mqtt-packet and mqtt.js ([`v8`]).
 //!
 //! Runs `cargo bench -p mqtt-codec --bench codec` with the bench profile at
@@ -28,6 +29,7 @@ use crate::{step, Result};
 
 mod ingest;
 mod render;
+mod size;
 mod start;
 mod v8;
 
@@ -38,6 +40,9 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     }
     if args.first().is_some_and(|a| a == "start") {
         return start::run(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "size") {
+        return size::run(&args[1..]);
     }
     if args.first().is_some_and(|a| a == "v8") {
         return v8::run(&args[1..]);
