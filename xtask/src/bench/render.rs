@@ -624,7 +624,7 @@ fn render_report(
         "\nTarget: Plugboard's p95 frame interval ≤ 1.1× the vanilla page's. Readings written/s \
          counts the readings texts each page changed (a MutationObserver); at 60 frames/s a page \
          shows a plug's reading at most once a frame; Plugboard refreshes the changed tiles \
-         longest-waiting first, as many a frame as its frame pacer allows (60 to 2 000)."
+         longest-waiting first, as many a frame as fit a 6 ms budget (its frame pacer)."
     );
     let json = json!({
         "devices": options.devices,
