@@ -1,6 +1,6 @@
 //! Incremental decoding: bytes as the transport delivers them, packets out.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::DecodeError;
 use crate::packet::{Packet, Protocol};
@@ -223,11 +223,14 @@ impl Decoder {
             // declared size is only a claim.
             return Ok(None);
         }
-        let frame = self.buf.split_to(size).freeze();
+        // One reference to the shared buffer per packet: the body is split
+        // off and its header skipped in place (slicing a frozen frame would
+        // take a second reference and drop the first).
+        let mut body = self.buf.split_to(size);
+        body.advance(header.header_len);
         // `feed` checked this packet's header, so it lies before `unchecked`.
         self.unchecked = self.unchecked.saturating_sub(size);
-        let body = frame.slice(header.header_len..);
-        Packet::decode(header.first_byte, body, self.protocol).map(Some)
+        Packet::decode(header.first_byte, body.freeze(), self.protocol).map(Some)
     }
 }
 

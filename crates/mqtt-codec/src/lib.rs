@@ -39,6 +39,7 @@ mod packet;
 mod properties;
 mod reader;
 mod reason;
+mod scan;
 mod topic;
 mod varint;
 mod writer;

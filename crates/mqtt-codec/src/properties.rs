@@ -30,6 +30,9 @@ pub(crate) enum Context {
 }
 
 impl Context {
+    /// How many contexts there are.
+    const COUNT: usize = Context::Auth as usize + 1;
+
     /// One bit per context, so "may this property appear here" is one AND.
     const fn bit(self) -> u16 {
         1 << self as u16
@@ -40,7 +43,10 @@ impl Context {
 trait Value: Sized {
     fn read(r: &mut Reader, id: u8) -> Result<Self, DecodeError>;
     fn len(&self) -> usize;
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+    /// Writes the property: its identifier `id`, then the value. Each
+    /// writes the identifier and the value's first bytes as one copy of a
+    /// constant size.
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 }
 
 impl Value for u16 {
@@ -50,8 +56,9 @@ impl Value for u16 {
     fn len(&self) -> usize {
         2
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::u16(out, *self);
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let [high, low] = self.to_be_bytes();
+        out.extend_from_slice(&[id, high, low]);
         Ok(())
     }
 }
@@ -63,8 +70,9 @@ impl Value for u32 {
     fn len(&self) -> usize {
         4
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::u32(out, *self);
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let [a, b, c, d] = self.to_be_bytes();
+        out.extend_from_slice(&[id, a, b, c, d]);
         Ok(())
     }
 }
@@ -81,8 +89,8 @@ impl Value for bool {
     fn len(&self) -> usize {
         1
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.push(u8::from(*self));
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&[id, u8::from(*self)]);
         Ok(())
     }
 }
@@ -94,8 +102,8 @@ impl Value for QoS {
     fn len(&self) -> usize {
         1
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.push(*self as u8);
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&[id, *self as u8]);
         Ok(())
     }
 }
@@ -107,8 +115,8 @@ impl Value for String {
     fn len(&self) -> usize {
         writer::field_len(self.as_bytes())
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::string(out, self)
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        writer::tagged_string(out, id, self)
     }
 }
 
@@ -119,8 +127,8 @@ impl Value for Bytes {
     fn len(&self) -> usize {
         writer::field_len(self)
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::binary(out, self)
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        writer::tagged_binary(out, id, self)
     }
 }
 
@@ -132,8 +140,8 @@ impl Value for (String, String) {
     fn len(&self) -> usize {
         writer::field_len(self.0.as_bytes()) + writer::field_len(self.1.as_bytes())
     }
-    fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        writer::string(out, &self.0)?;
+    fn write(&self, id: u8, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        writer::tagged_string(out, id, &self.0)?;
         writer::string(out, &self.1)
     }
 }
@@ -188,32 +196,71 @@ macro_rules! properties {
                 }
             }
 
-            fn check_allowed(&self, context: Context) -> Result<(), EncodeError> {
-                $(
-                    if (0 $(| Context::$ctx.bit())+) & context.bit() == 0
-                        && !properties!(@empty $kind self.$field)
-                    {
-                        return Err(EncodeError::PropertyNotAllowed($id));
-                    }
-                )*
-                Ok(())
-            }
-
             /// Whether no property is set.
             pub fn is_empty(&self) -> bool {
                 true $(&& properties!(@empty $kind self.$field))*
             }
 
-            fn body_len(&self) -> usize {
-                0 $(+ properties!(@len $kind self.$field))*
+            /// One walk over the table: which properties are present (one
+            /// bit each, by position in the table) and the size of their
+            /// encoding, without the length field.
+            fn measure(&self) -> (u32, usize) {
+                let mut present = 0;
+                let mut len = 0;
+                $(
+                    // Every property present takes at least its identifier.
+                    let field_len = properties!(@len $kind self.$field);
+                    if field_len != 0 {
+                        present |= 1 << Position::$field as u32;
+                        len += field_len;
+                    }
+                )*
+                (present, len)
             }
 
-            /// Writes the properties in identifier order.
-            fn write_body(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-                $(properties!(@write $kind $id, self.$field, out);)*
+            /// Writes the properties `present` names, in identifier order.
+            fn write_present(&self, present: u32, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                let mut left = present;
+                while left != 0 {
+                    let position = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    match IDS.get(position) {
+                        $(Some(&$id) => properties!(@write $kind $id, self.$field, out),)*
+                        _ => {}
+                    }
+                }
                 Ok(())
             }
         }
+
+        /// Each property's position in the table: its bit in the masks.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum Position {
+            $($field,)*
+        }
+
+        /// The identifiers, by position in the table.
+        const IDS: &[u8] = &[$($id),*];
+
+        /// Per context, the properties that may appear in it, by position.
+        const ALLOWED: [u32; Context::COUNT] = {
+            let contexts: &[u16] = &[$(0 $(| Context::$ctx.bit())+),*];
+            let mut allowed = [0; Context::COUNT];
+            let mut context = 0;
+            while context < Context::COUNT {
+                let mut position = 0;
+                while position < contexts.len() {
+                    if contexts[position] & (1 << context) != 0 {
+                        allowed[context] |= 1 << position;
+                    }
+                    position += 1;
+                }
+                context += 1;
+            }
+            allowed
+        };
+        const _: () = assert!(IDS.len() <= 32, "a mask holds 32 properties");
     };
 
     (@empty_value one) => { None };
@@ -257,14 +304,12 @@ macro_rules! properties {
 
     (@write one $id:literal, $f:expr, $out:ident) => {
         if let Some(v) = &$f {
-            $out.push($id);
-            Value::write(v, $out)?;
+            Value::write(v, $id, $out)?;
         }
     };
     (@write many $id:literal, $f:expr, $out:ident) => {
         for v in &$f {
-            $out.push($id);
-            Value::write(v, $out)?;
+            Value::write(v, $id, $out)?;
         }
     };
     (@write subscription_ids $id:literal, $f:expr, $out:ident) => {
@@ -400,7 +445,7 @@ impl Properties {
         if len == 0 {
             return Ok(Self::default());
         }
-        let mut r = r.sub(len)?;
+        let outer = r.limit(len)?;
         // Built in place on the heap: the values are a few hundred bytes.
         let mut values = alloc::boxed::Box::<PropertyValues>::default();
         while r.remaining() > 0 {
@@ -408,8 +453,9 @@ impl Properties {
             // fits in one byte.
             let id = r.varint()?;
             let id = u8::try_from(id).map_err(|_| DecodeError::UnknownProperty(0xff))?;
-            values.read_property(id, &mut r, context)?;
+            values.read_property(id, r, context)?;
         }
+        r.widen(outer);
         values
             .check_values()
             .map_err(DecodeError::InvalidPropertyValue)?;
@@ -449,39 +495,78 @@ impl Properties {
         self.0.as_deref().is_none_or(PropertyValues::is_empty)
     }
 
-    /// The size of the property length field plus the properties.
-    pub(crate) fn encoded_len(&self) -> usize {
-        let body = self.0.as_deref().map_or(0, PropertyValues::body_len);
-        varint::len(body) + body
-    }
-
-    /// Writes the property length and the properties, after checking that
-    /// each may appear in `context`.
-    pub(crate) fn encode(&self, context: Context, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    /// Checks that each property may appear in `context` and has a value
+    /// the spec allows, and measures them, in one walk over the table: what
+    /// the packet's encoder needs to size the packet and then write them.
+    /// Inlined, so the result stays in registers (returned through memory,
+    /// its copies stalled on store forwarding).
+    #[inline(always)]
+    pub(crate) fn check(&self, context: Context) -> Result<Checked<'_>, EncodeError> {
         let Some(values) = self.0.as_deref() else {
-            out.push(0);
-            return Ok(());
+            return Ok(Checked::NONE);
         };
-        values.check_allowed(context)?;
+        let (present, body_len) = values.measure();
+        let refused = present & !ALLOWED[context as usize];
+        if refused != 0 {
+            // The first in the table, as a walk in table order would find.
+            let id = IDS.get(refused.trailing_zeros() as usize).copied();
+            return Err(EncodeError::PropertyNotAllowed(id.unwrap_or(0)));
+        }
         values
             .check_values()
             .map_err(EncodeError::InvalidPropertyValue)?;
-        // Write the body after a one-byte length, then fix the length up:
-        // the caller has sized the packet already, so the body length is not
-        // computed a second time. A body of 128 bytes or more needs a longer
-        // length field, and the body moves to make room.
-        let at = out.len();
-        out.push(0);
-        values.write_body(out)?;
-        let body = out.len() - at - 1;
-        let (length, n) = varint::to_array(body)?;
-        out[at] = length[0];
-        if n > 1 {
-            out.extend_from_slice(&length[1..n]);
-            out[at + 1..].rotate_right(n - 1);
-            out[at + 1..at + n].copy_from_slice(&length[1..n]);
+        Ok(Checked {
+            values,
+            present,
+            body_len,
+            written: true,
+        })
+    }
+}
+
+/// Properties checked for one packet and measured ([`Properties::check`]),
+/// ready to be written.
+pub(crate) struct Checked<'a> {
+    values: &'a PropertyValues,
+    /// One bit per property present, by position in the table.
+    present: u32,
+    /// The size of the properties, without their length field.
+    body_len: usize,
+    /// Whether there is a property length to write: false in MQTT 3.1.1.
+    written: bool,
+}
+
+impl Checked<'_> {
+    /// No properties, in MQTT 5: a property length of 0.
+    const NONE: Checked<'static> = Checked {
+        values: &EMPTY,
+        present: 0,
+        body_len: 0,
+        written: true,
+    };
+
+    /// MQTT 3.1.1: no property length, nothing written.
+    const ABSENT: Checked<'static> = Checked {
+        written: false,
+        ..Self::NONE
+    };
+
+    /// The size of the property length field plus the properties.
+    pub(crate) fn encoded_len(&self) -> usize {
+        if self.written {
+            varint::len(self.body_len) + self.body_len
+        } else {
+            0
         }
-        Ok(())
+    }
+
+    /// Writes the property length and the properties, in identifier order.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if !self.written {
+            return Ok(());
+        }
+        varint::encode(self.body_len, out)?;
+        self.values.write_present(self.present, out)
     }
 }
 
@@ -497,24 +582,17 @@ pub(crate) fn decode_for(
     }
 }
 
-/// Encoded size of `properties` in `protocol`; MQTT 3.1.1 cannot carry any.
-pub(crate) fn len_for(properties: &Properties, protocol: Protocol) -> Result<usize, EncodeError> {
-    match protocol {
-        Protocol::V5 => Ok(properties.encoded_len()),
-        _ if properties.is_empty() => Ok(0),
-        _ => Err(EncodeError::NotInV311),
-    }
-}
-
-/// Writes `properties` in MQTT 5; nothing in MQTT 3.1.1.
-pub(crate) fn encode_for(
+/// `properties` checked and measured for `context` in `protocol`: MQTT
+/// 3.1.1 cannot carry any, and writes no property length.
+#[inline(always)]
+pub(crate) fn check_for(
     properties: &Properties,
     context: Context,
     protocol: Protocol,
-    out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+) -> Result<Checked<'_>, EncodeError> {
     match protocol {
-        Protocol::V5 => properties.encode(context, out),
-        _ => Ok(()),
+        Protocol::V5 => properties.check(context),
+        _ if properties.is_empty() => Ok(Checked::ABSENT),
+        _ => Err(EncodeError::NotInV311),
     }
 }

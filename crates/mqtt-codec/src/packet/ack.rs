@@ -69,10 +69,11 @@ macro_rules! ack_packet {
                 // With a reason code, always a property length too (0 if
                 // none), as mqtt.js does: the 3-byte form is legal but rare.
                 let code = reason::check_out(self.reason_code, $allowed)?;
-                writer::header(out, $first, 3 + self.properties.encoded_len())?;
+                let properties = self.properties.check(Context::PubAck)?;
+                writer::header(out, $first, 3 + properties.encoded_len())?;
                 writer::u16(out, self.packet_id);
                 out.push(code);
-                self.properties.encode(Context::PubAck, out)
+                properties.write(out)
             }
         }
     };

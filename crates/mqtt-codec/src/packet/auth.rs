@@ -38,8 +38,9 @@ impl Auth {
             return Err(EncodeError::NotInV311);
         }
         let code = reason::check_out(self.reason_code, allowed::AUTH)?;
-        writer::header(out, 0xf0, 1 + self.properties.encoded_len())?;
+        let properties = self.properties.check(Context::Auth)?;
+        writer::header(out, 0xf0, 1 + properties.encoded_len())?;
         out.push(code);
-        self.properties.encode(Context::Auth, out)
+        properties.write(out)
     }
 }

@@ -70,10 +70,10 @@ impl ConnAck {
         if self.session_present && !self.reason_code.is_success() {
             return Err(EncodeError::SessionPresentOnRefusal);
         }
-        let len = 2 + properties::len_for(&self.properties, protocol)?;
-        writer::header(out, 0x20, len)?;
+        let properties = properties::check_for(&self.properties, Context::ConnAck, protocol)?;
+        writer::header(out, 0x20, 2 + properties.encoded_len())?;
         out.push(u8::from(self.session_present));
         out.push(code);
-        properties::encode_for(&self.properties, Context::ConnAck, protocol, out)
+        properties.write(out)
     }
 }

@@ -178,8 +178,17 @@ impl Connect {
             return Err(EncodeError::NotInV311);
         }
         let mut flags = 0u8;
+        let properties = properties::check_for(&self.properties, Context::Connect, protocol)?;
+        let will_properties = match &self.will {
+            Some(will) => Some(properties::check_for(
+                &will.properties,
+                Context::Will,
+                protocol,
+            )?),
+            None => None,
+        };
         let mut len = writer::field_len(PROTOCOL_NAME.as_bytes()) + 1 + 1 + 2;
-        len += properties::len_for(&self.properties, protocol)?;
+        len += properties.encoded_len();
         len += writer::field_len(self.client_id.as_bytes());
         if self.clean_start {
             flags |= CLEAN_START;
@@ -192,7 +201,7 @@ impl Connect {
             if will.retain {
                 flags |= WILL_RETAIN;
             }
-            len += properties::len_for(&will.properties, protocol)?;
+            len += will_properties.as_ref().map_or(0, |p| p.encoded_len());
             len += writer::field_len(will.topic.as_bytes()) + writer::field_len(&will.payload);
         }
         if let Some(username) = &self.username {
@@ -208,10 +217,12 @@ impl Connect {
         out.push(protocol.level());
         out.push(flags);
         writer::u16(out, self.keep_alive);
-        properties::encode_for(&self.properties, Context::Connect, protocol, out)?;
+        properties.write(out)?;
         writer::string(out, &self.client_id)?;
         if let Some(will) = &self.will {
-            properties::encode_for(&will.properties, Context::Will, protocol, out)?;
+            if let Some(will_properties) = &will_properties {
+                will_properties.write(out)?;
+            }
             writer::string(out, &will.topic)?;
             writer::binary(out, &will.payload)?;
         }

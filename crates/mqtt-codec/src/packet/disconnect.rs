@@ -47,8 +47,9 @@ impl Disconnect {
         }
         // Always the full form, as mqtt.js writes it.
         let code = reason::check_out(self.reason_code, allowed::DISCONNECT)?;
-        writer::header(out, 0xe0, 1 + self.properties.encoded_len())?;
+        let properties = self.properties.check(Context::Disconnect)?;
+        writer::header(out, 0xe0, 1 + properties.encoded_len())?;
         out.push(code);
-        self.properties.encode(Context::Disconnect, out)
+        properties.write(out)
     }
 }

@@ -49,10 +49,11 @@ impl SubAck {
             Protocol::V311 => allowed::SUBACK_V311,
             _ => allowed::SUBACK,
         };
-        let len = 2 + properties::len_for(&self.properties, protocol)? + self.reason_codes.len();
+        let properties = properties::check_for(&self.properties, Context::SubAck, protocol)?;
+        let len = 2 + properties.encoded_len() + self.reason_codes.len();
         writer::header(out, 0x90, len)?;
         writer::u16(out, self.packet_id);
-        properties::encode_for(&self.properties, Context::SubAck, protocol, out)?;
+        properties.write(out)?;
         for &code in &self.reason_codes {
             out.push(reason::check_out(code, codes)?);
         }
@@ -98,10 +99,11 @@ impl UnsubAck {
         if protocol == Protocol::V311 && !self.reason_codes.is_empty() {
             return Err(EncodeError::NotInV311);
         }
-        let len = 2 + properties::len_for(&self.properties, protocol)? + self.reason_codes.len();
+        let properties = properties::check_for(&self.properties, Context::UnsubAck, protocol)?;
+        let len = 2 + properties.encoded_len() + self.reason_codes.len();
         writer::header(out, 0xb0, len)?;
         writer::u16(out, self.packet_id);
-        properties::encode_for(&self.properties, Context::UnsubAck, protocol, out)?;
+        properties.write(out)?;
         for &code in &self.reason_codes {
             out.push(reason::check_out(code, allowed::UNSUBACK)?);
         }

@@ -163,7 +163,8 @@ impl Subscribe {
         if self.filters.is_empty() {
             return Err(EncodeError::NoTopicFilters);
         }
-        let mut len = 2 + properties::len_for(&self.properties, protocol)?;
+        let properties = properties::check_for(&self.properties, Context::Subscribe, protocol)?;
+        let mut len = 2 + properties.encoded_len();
         for f in &self.filters {
             check_filter(f, protocol).map_err(|err| match err {
                 DecodeError::NoLocalOnSharedSubscription => EncodeError::InvalidSubscriptionOptions,
@@ -181,7 +182,7 @@ impl Subscribe {
         // respectively" [MQTT-3.8.1-1].
         writer::header(out, 0x82, len)?;
         writer::u16(out, self.packet_id);
-        properties::encode_for(&self.properties, Context::Subscribe, protocol, out)?;
+        properties.write(out)?;
         for f in &self.filters {
             writer::string(out, &f.filter)?;
             out.push(f.options_byte());

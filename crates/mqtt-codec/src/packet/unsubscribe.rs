@@ -61,7 +61,8 @@ impl Unsubscribe {
         if self.filters.is_empty() {
             return Err(EncodeError::NoTopicFilters);
         }
-        let mut len = 2 + properties::len_for(&self.properties, protocol)?;
+        let properties = properties::check_for(&self.properties, Context::Unsubscribe, protocol)?;
+        let mut len = 2 + properties.encoded_len();
         for f in &self.filters {
             if !is_valid_topic_filter(f) {
                 return Err(EncodeError::InvalidTopicFilter);
@@ -71,7 +72,7 @@ impl Unsubscribe {
         // Fixed header flags "MUST be set to 0,0,1 and 0" [MQTT-3.10.1-1].
         writer::header(out, 0xa2, len)?;
         writer::u16(out, self.packet_id);
-        properties::encode_for(&self.properties, Context::Unsubscribe, protocol, out)?;
+        properties.write(out)?;
         for f in &self.filters {
             writer::string(out, f)?;
         }
