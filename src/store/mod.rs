@@ -717,7 +717,9 @@ impl AppState {
             .dirty
             .try_update_value(|(queue, queued)| {
                 let first = queue.is_empty();
-                if queued.insert(key.clone()) {
+                // Most messages are for a tile already waiting: no key copied.
+                if !queued.contains(key) {
+                    queued.insert(key.clone());
                     queue.push_back(key.clone());
                 }
                 first
