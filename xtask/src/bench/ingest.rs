@@ -462,16 +462,7 @@ async fn run_one(
             ..BrokerConfig::default()
         },
     )?;
-    // Every page starts from nothing: in a new tab, so in a renderer process
-    // without the previous page's garbage (JS heap, DOM nodes and GC work
-    // are per process), with no saved connections and no layout.
-    let new_tab = client.new_window(true).await?;
-    client.close_window().await?;
-    client.switch_to_window(new_tab.handle).await?;
-    client.goto(&format!("{}blank.html", server.url())).await?;
-    client
-        .execute("localStorage.clear(); sessionStorage.clear();", vec![])
-        .await?;
+    fresh_tab(client, server).await?;
     let client_id = format!("bench-{}-{run}", page.key());
     match page {
         Page::Bare | Page::MqttJs => {
@@ -480,40 +471,17 @@ async fn run_one(
             } else {
                 "mqttjs.html"
             };
-            client
-                .goto(&format!(
+            open_counting_page(
+                client,
+                &format!(
                     "{}{file}?broker={}&client_id={client_id}&topic=stat/%2B/POWER",
                     server.url(),
                     broker.ws_url()
-                ))
-                .await?;
-            wait_for(
-                client,
-                "the page to subscribe",
-                "const b = window.bench; \
-                 return b ? (b.error || b.state === 'subscribed') : false",
+                ),
             )
             .await?;
         }
-        Page::Plugboard => {
-            client
-                .goto(&format!("{}?broker={}", server.url(), broker.ws_url()))
-                .await?;
-            client
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("[data-testid='link-connect']"))
-                .await?
-                .click()
-                .await?;
-            wait_for(
-                client,
-                "Plugboard to subscribe",
-                "const s = document.querySelector('[data-testid=\"connection-status\"]'); \
-                 return !!s && s.dataset.state === 'subscribed'",
-            )
-            .await?;
-        }
+        Page::Plugboard => connect_plugboard(client, server, &broker).await?,
     }
     browser.cdp("Performance.enable", json!({})).await?;
     if page == Page::Plugboard {
@@ -770,6 +738,60 @@ async fn run_one(
         .map(|(_, ms)| *ms)
         .collect();
     Ok(result)
+}
+
+/// A new tab on a blank page with nothing saved: every page starts from
+/// nothing, in a renderer process without the previous page's garbage (JS
+/// heap, DOM nodes and GC work are per process), with no saved connections
+/// and no layout.
+pub(super) async fn fresh_tab(client: &Client, server: &StaticServer) -> Result {
+    let new_tab = client.new_window(true).await?;
+    client.close_window().await?;
+    client.switch_to_window(new_tab.handle).await?;
+    client.goto(&format!("{}blank.html", server.url())).await?;
+    client
+        .execute("localStorage.clear(); sessionStorage.clear();", vec![])
+        .await?;
+    Ok(())
+}
+
+/// Opens one of the bench's own pages (`url` names the broker) and waits
+/// until it has subscribed (`window.bench.state`).
+pub(super) async fn open_counting_page(client: &Client, url: &str) -> Result {
+    client.goto(url).await?;
+    wait_for(
+        client,
+        "the page to subscribe",
+        "const b = window.bench; \
+         return b ? (b.error || b.state === 'subscribed') : false",
+    )
+    .await
+}
+
+/// Opens Plugboard with `?broker=`, accepts the offer to connect, and waits
+/// until it has subscribed.
+pub(super) async fn connect_plugboard(
+    client: &Client,
+    server: &StaticServer,
+    broker: &Mosquitto,
+) -> Result {
+    client
+        .goto(&format!("{}?broker={}", server.url(), broker.ws_url()))
+        .await?;
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-testid='link-connect']"))
+        .await?
+        .click()
+        .await?;
+    wait_for(
+        client,
+        "Plugboard to subscribe",
+        "const s = document.querySelector('[data-testid=\"connection-status\"]'); \
+         return !!s && s.dataset.state === 'subscribed'",
+    )
+    .await
 }
 
 /// Polls `script` every 100 ms until it returns true (at most [`WAIT`]);

@@ -37,13 +37,14 @@ use std::time::{Duration, Instant};
 use e2e::browser::Browser;
 use e2e::{target_dir, workspace_root, BrokerConfig, Mosquitto, StaticServer};
 use fantoccini::wd::TimeoutConfiguration;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use mqtt_codec::{Packet, Protocol, Publish};
 use serde_json::{json, Value};
 
 use super::ingest::{
-    chromium_cpu, clock_ticks, connect_publisher, copy_dir, encode, group, mb, median, metrics, ms,
-    percentile, profile_summary, publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
+    chromium_cpu, clock_ticks, connect_plugboard, connect_publisher, copy_dir, encode, fresh_tab,
+    group, mb, median, metrics, ms, open_counting_page, percentile, profile_summary, publish,
+    ratio, settle, wait_for, wasm_memory, Machine, WAIT,
 };
 use super::load_average;
 use crate::install;
@@ -286,49 +287,17 @@ async fn open(
     extra: &[&'static str],
 ) -> Result {
     let client = &browser.client;
-    let new_tab = client.new_window(true).await?;
-    client.close_window().await?;
-    client.switch_to_window(new_tab.handle).await?;
-    client.goto(&format!("{}blank.html", server.url())).await?;
-    client
-        .execute("localStorage.clear(); sessionStorage.clear();", vec![])
-        .await?;
+    fresh_tab(client, server).await?;
     match page {
         Page::Vanilla => {
-            client
-                .goto(&format!(
-                    "{}vanilla.html?broker={}&client_id=bench-vanilla",
-                    server.url(),
-                    broker.ws_url()
-                ))
-                .await?;
-            wait_for(
-                client,
-                "the page to subscribe",
-                "const b = window.bench; \
-                 return b ? (b.error || b.state === 'subscribed') : false",
-            )
-            .await?;
+            let url = format!(
+                "{}vanilla.html?broker={}&client_id=bench-vanilla",
+                server.url(),
+                broker.ws_url()
+            );
+            open_counting_page(client, &url).await?;
         }
-        Page::Plugboard => {
-            client
-                .goto(&format!("{}?broker={}", server.url(), broker.ws_url()))
-                .await?;
-            client
-                .wait()
-                .at_most(WAIT)
-                .for_element(Locator::Css("[data-testid='link-connect']"))
-                .await?
-                .click()
-                .await?;
-            wait_for(
-                client,
-                "Plugboard to subscribe",
-                "const s = document.querySelector('[data-testid=\"connection-status\"]'); \
-                 return !!s && s.dataset.state === 'subscribed'",
-            )
-            .await?;
-        }
+        Page::Plugboard => connect_plugboard(client, server, broker).await?,
     }
     browser.cdp("Performance.enable", json!({})).await?;
     let warm_up = encode(
@@ -405,20 +374,26 @@ pub(crate) fn run_render(args: &[String]) -> Result<ExitCode> {
         Result::Ok((machine, runs))
     })?;
     let (markdown, json) = render_report(&options, &machine, &runs);
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("render.md"), &markdown)?;
-    std::fs::write(
-        out.join("render.json"),
-        serde_json::to_string_pretty(&json)? + "\n",
-    )?;
-    println!();
-    println!("{markdown}");
+    write_report(&out, "render", &markdown, &json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `<name>.md` and `<name>.json` into `out` and prints the table.
+fn write_report(out: &Path, name: &str, markdown: &str, json: &Value) -> Result {
+    std::fs::create_dir_all(out)?;
+    let (md_path, json_path) = (
+        out.join(format!("{name}.md")),
+        out.join(format!("{name}.json")),
+    );
+    std::fs::write(&md_path, markdown)?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(json)? + "\n")?;
+    println!("\n{markdown}");
     step(&format!(
         "wrote {} and {}",
-        out.join("render.md").display(),
-        out.join("render.json").display()
+        md_path.display(),
+        json_path.display()
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// One page's figures from one render run.
@@ -751,19 +726,7 @@ pub(crate) fn run_soak(args: &[String]) -> Result<ExitCode> {
         Result::Ok((machine, samples, caught_up, sent, elapsed))
     })?;
     let (markdown, json) = soak_report(&options, &machine, &samples, caught_up, sent, elapsed);
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("soak.md"), &markdown)?;
-    std::fs::write(
-        out.join("soak.json"),
-        serde_json::to_string_pretty(&json)? + "\n",
-    )?;
-    println!();
-    println!("{markdown}");
-    step(&format!(
-        "wrote {} and {}",
-        out.join("soak.md").display(),
-        out.join("soak.json").display()
-    ));
+    write_report(&out, "soak", &markdown, &json)?;
     Ok(ExitCode::SUCCESS)
 }
 
