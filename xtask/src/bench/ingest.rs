@@ -130,30 +130,39 @@ impl Options {
                 "--timeout" => options.timeout = Duration::from_secs(value()? as u64),
                 "--no-build" => options.build = false,
                 "--profile" => options.profile = true,
-                "--pages" => {
-                    let v = args
-                        .next()
-                        .ok_or_else(|| format!("--pages needs a value\n{USAGE}"))?;
-                    options.pages = Vec::new();
-                    for key in v.chars() {
-                        let page = Page::ALL
-                            .into_iter()
-                            .find(|p| p.key() == key)
-                            .ok_or_else(|| format!("--pages: no page {key:?}\n{USAGE}"))?;
-                        if !options.pages.contains(&page) {
-                            options.pages.push(page);
-                        }
-                    }
-                    if options.pages.is_empty() {
-                        return Err(format!("--pages: none given\n{USAGE}").into());
-                    }
-                }
+                "--pages" => options.pages = pages(args.next(), &Page::ALL, Page::key, USAGE)?,
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
             }
         }
         Ok(options)
     }
+}
+
+/// The pages a `--pages` value names by their keys ("abc"), in its order,
+/// each once.
+pub(super) fn pages<P: Copy + PartialEq>(
+    value: Option<&String>,
+    all: &[P],
+    key: fn(P) -> char,
+    usage: &str,
+) -> Result<Vec<P>> {
+    let value = value.ok_or_else(|| format!("--pages needs a value\n{usage}"))?;
+    let mut pages = Vec::new();
+    for k in value.chars() {
+        let page = all
+            .iter()
+            .copied()
+            .find(|p| key(*p) == k)
+            .ok_or_else(|| format!("--pages: no page {k:?}\n{usage}"))?;
+        if !pages.contains(&page) {
+            pages.push(page);
+        }
+    }
+    if pages.is_empty() {
+        return Err(format!("--pages: none given\n{usage}").into());
+    }
+    Ok(pages)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,8 +43,8 @@ use serde_json::{json, Value};
 
 use super::ingest::{
     chromium_cpu, clock_ticks, connect_plugboard, connect_publisher, copy_dir, encode, fresh_tab,
-    group, mb, median, metrics, ms, open_counting_page, percentile, profile_summary, publish,
-    ratio, settle, wait_for, wasm_memory, Machine, WAIT,
+    group, mb, median, metrics, ms, open_counting_page, pages, percentile, profile_summary,
+    publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
 };
 use super::load_average;
 use crate::install;
@@ -149,22 +149,8 @@ impl RenderOptions {
                 "--no-build" => o.build = false,
                 "--profile" => o.profile = true,
                 "--pages" => {
-                    let v = args
-                        .next()
-                        .ok_or_else(|| format!("--pages needs a value\n{RENDER_USAGE}"))?;
-                    o.pages = Vec::new();
-                    for key in v.chars() {
-                        let page = [Page::Vanilla, Page::Plugboard]
-                            .into_iter()
-                            .find(|p| p.key() == key)
-                            .ok_or_else(|| format!("--pages: no page {key:?}\n{RENDER_USAGE}"))?;
-                        if !o.pages.contains(&page) {
-                            o.pages.push(page);
-                        }
-                    }
-                    if o.pages.is_empty() {
-                        return Err(format!("--pages: none given\n{RENDER_USAGE}").into());
-                    }
+                    let all = [Page::Vanilla, Page::Plugboard];
+                    o.pages = pages(args.next(), &all, Page::key, RENDER_USAGE)?;
                 }
                 "-h" | "--help" => return Err(RENDER_USAGE.into()),
                 other => return Err(format!("unknown argument {other:?}\n{RENDER_USAGE}").into()),
