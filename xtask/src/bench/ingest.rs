@@ -111,23 +111,13 @@ impl Options {
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let mut value = || -> Result<usize> {
-                let v = args
-                    .next()
-                    .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
-                let n: usize = v
-                    .parse()
-                    .map_err(|_| format!("{arg}: not a number: {v}\n{USAGE}"))?;
-                if n == 0 {
-                    return Err(format!("{arg} must be at least 1").into());
-                }
-                Ok(n)
-            };
             match arg.as_str() {
-                "--messages" => options.messages = value()?,
-                "--devices" => options.devices = value()?,
-                "--runs" => options.runs = value()?,
-                "--timeout" => options.timeout = Duration::from_secs(value()? as u64),
+                "--messages" => options.messages = number(&mut args, arg, USAGE)? as usize,
+                "--devices" => options.devices = number(&mut args, arg, USAGE)? as usize,
+                "--runs" => options.runs = number(&mut args, arg, USAGE)? as usize,
+                "--timeout" => {
+                    options.timeout = Duration::from_secs(number(&mut args, arg, USAGE)?)
+                }
                 "--no-build" => options.build = false,
                 "--profile" => options.profile = true,
                 "--pages" => options.pages = pages(args.next(), &Page::ALL, Page::key, USAGE)?,
@@ -137,6 +127,24 @@ impl Options {
         }
         Ok(options)
     }
+}
+
+/// A parsed `--name value` option that must be a positive number.
+pub(super) fn number(
+    args: &mut std::slice::Iter<'_, String>,
+    arg: &str,
+    usage: &str,
+) -> Result<u64> {
+    let v = args
+        .next()
+        .ok_or_else(|| format!("{arg} needs a value\n{usage}"))?;
+    let n: u64 = v
+        .parse()
+        .map_err(|_| format!("{arg}: not a number: {v}\n{usage}"))?;
+    if n == 0 {
+        return Err(format!("{arg} must be at least 1").into());
+    }
+    Ok(n)
 }
 
 /// The pages a `--pages` value names by their keys ("abc"), in its order,

@@ -43,7 +43,7 @@ use serde_json::{json, Value};
 
 use super::ingest::{
     chromium_cpu, clock_ticks, connect_plugboard, connect_publisher, copy_dir, encode, fresh_tab,
-    group, mb, median, metrics, ms, open_counting_page, pages, percentile, profile_summary,
+    group, mb, median, metrics, ms, number, open_counting_page, pages, percentile, profile_summary,
     publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
 };
 use super::load_average;
@@ -76,20 +76,6 @@ const INSTRUMENT_JS: &str = include_str!("../../bench/render/instrument.js");
 
 /// The plug whose state change, sent after the soak, marks its end.
 const SENTINEL: &str = "sentinel";
-
-/// A parsed `--name value` option that must be a positive number.
-fn number(args: &mut std::slice::Iter<'_, String>, arg: &str, usage: &str) -> Result<u64> {
-    let v = args
-        .next()
-        .ok_or_else(|| format!("{arg} needs a value\n{usage}"))?;
-    let n: u64 = v
-        .parse()
-        .map_err(|_| format!("{arg}: not a number: {v}\n{usage}"))?;
-    if n == 0 {
-        return Err(format!("{arg} must be at least 1").into());
-    }
-    Ok(n)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Page {

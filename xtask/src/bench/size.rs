@@ -162,7 +162,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     let _ = writeln!(
         md,
         "## What the wasm is made of\n\n`cargo xtask bench size`: trunk's release build's \
-         linked module through `wasm-opt -Oz -g` (names kept), each function counted under the \
+         linked module through wasm-bindgen and `wasm-opt -Oz -g` (names kept), each function counted under the \
          crates its name mentions (ours first, then other named crates, then the standard \
          library), each group gzip -9'd on its own and scaled to the code section gzip'd whole \
          ({}). The shipped `dist/` wasm: {}.\n",
@@ -424,7 +424,7 @@ impl<'a> Reader<'a> {
 }
 
 /// The `gzip -9` size of `bytes`.
-fn gzip(bytes: &[u8]) -> Result<usize> {
+pub(super) fn gzip(bytes: &[u8]) -> Result<usize> {
     let mut child = command("gzip")
         .args(["-9", "-c"])
         .stdin(Stdio::piped())
@@ -442,7 +442,8 @@ fn gzip(bytes: &[u8]) -> Result<usize> {
     Ok(output.stdout.len())
 }
 
-fn kb(bytes: usize) -> String {
+/// Bytes as kilobytes with one decimal.
+pub(super) fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1000.0)
 }
 

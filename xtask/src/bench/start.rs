@@ -24,9 +24,10 @@ use fantoccini::Client;
 use mqtt_codec::{Packet, Protocol, Publish};
 use serde_json::{json, Value};
 
-use super::ingest::{copy_dir, median, publish, wait_for};
+use super::ingest::{copy_dir, median, number, publish, wait_for};
 use super::load_average;
-use crate::install::{self, command};
+use super::size::{gzip, kb};
+use crate::install;
 use crate::{step, Result};
 
 const USAGE: &str = "usage: cargo xtask bench start [--runs R] [--no-build]
@@ -52,13 +53,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("--runs needs a number above 0\n{USAGE}"))?;
-            }
+            "--runs" => runs = number(&mut args, arg, USAGE)? as usize,
             "--no-build" => build = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -115,12 +110,16 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
          {load_after} after.\n\n| file of `dist/` | bytes | gzip -9 |\n|---|---|---|\n"
     ));
     for (name, raw, gz) in &sizes {
-        md.push_str(&format!("| `{name}` | {} | {} |\n", kb(*raw), kb(*gz)));
+        md.push_str(&format!(
+            "| `{name}` | {} | {} |\n",
+            kb(*raw as usize),
+            kb(*gz as usize)
+        ));
     }
     md.push_str(&format!(
         "| **total** | | **{}** |\n| `mqtt.min.js` 5.16.0 (a client, no UI) | | {} |\n\n",
-        kb(total),
-        kb(mqtt_js)
+        kb(total as usize),
+        kb(mqtt_js as usize)
     ));
     md.push_str("| | cold (no HTTP cache) | warm |\n|---|---|---|\n");
     let row = |label: &str, cold: Option<f64>, warm: Option<f64>| {
@@ -274,20 +273,7 @@ async fn load(client: &Client, url: &str, warm: bool, mark: &str) -> Result<f64>
 }
 
 fn gzip_size(path: &Path) -> Result<u64> {
-    let output = command("gzip")
-        .arg("-9")
-        .arg("-c")
-        .arg(path)
-        .output()
-        .map_err(|e| format!("gzip: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("gzip {} failed", path.display()).into());
-    }
-    Ok(output.stdout.len() as u64)
-}
-
-fn kb(bytes: u64) -> String {
-    format!("{:.1} KB", bytes as f64 / 1000.0)
+    Ok(gzip(&std::fs::read(path)?)? as u64)
 }
 
 fn ms(value: Option<f64>) -> String {
