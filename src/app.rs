@@ -14,6 +14,7 @@ use crate::views::{ConnectPanel, DashboardView, NetioFlexGenerator, ProfilesPane
 pub fn App() -> impl IntoView {
     let state = provide_app_state();
     follow_the_address(state);
+    crate::offline::keep_offline_copy();
     view! {
         <header class="top">
             <h1>"Plugboard"</h1>

@@ -5,6 +5,7 @@
 //! ([`transport`]), the app state ([`store`]) and the views.
 
 mod app;
+mod offline;
 pub mod store;
 pub mod transport;
 mod views;

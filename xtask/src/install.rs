@@ -17,6 +17,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("chromedriver", "chromium-driver"),
     // The wss:// tests make a throw-away CA with the openssl command.
     ("openssl", "openssl"),
+    // The sub-path hosting test serves dist/ with Python's http.server.
+    ("python3", "python3"),
 ];
 
 /// Installs every missing tool.

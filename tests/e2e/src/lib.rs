@@ -499,6 +499,7 @@ fn serve(root: &Path, url: &str) -> tiny_http::Response<io::Cursor<Vec<u8>>> {
                 Some("png") => "image/png",
                 Some("svg") => "image/svg+xml",
                 Some("json") => "application/json",
+                Some("webmanifest") => "application/manifest+json",
                 _ => "application/octet-stream",
             };
             let header = tiny_http::Header::from_bytes("Content-Type", mime).expect("valid header");

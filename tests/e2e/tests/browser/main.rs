@@ -13,5 +13,6 @@ mod devices;
 mod devsim;
 mod doctor;
 mod ecosystems;
+mod hosting;
 mod profiles;
 mod tls;
