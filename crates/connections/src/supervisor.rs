@@ -8,6 +8,7 @@ use mqtt_client::{
     Client, ConnectOptions, ConnectionError, Event as EngineEvent, Protocol, Publish, PublishError,
     ReasonCode, SubscribeFilter,
 };
+use mqtt_codec::covers;
 
 use crate::doctor::{self, Cause, Diagnosis, PageContext};
 use crate::transport::{Link, Transport};
@@ -240,6 +241,9 @@ struct Connection {
     /// Filters added by [`Supervisor::subscribe_more`] while they could not
     /// be sent: sent at the next connect.
     deferred: Vec<SubscribeFilter>,
+    /// Filters to unsubscribe from at the next connect (the engine renews
+    /// what it was granted).
+    deferred_unsubscribe: Vec<String>,
     /// This session's subscriptions were confirmed once: a later SUBSCRIBE
     /// (more filters) does not make the connection "not ready" again.
     confirmed_once: bool,
@@ -420,6 +424,12 @@ impl<T: Transport> Supervisor<T> {
     /// at the next connect, and renewed by the engine from then on. Filters
     /// it already has are skipped. Once the session's first subscriptions
     /// are confirmed, more of them do not hold back publishing.
+    ///
+    /// A filter that another one covers (`stat/+/POWER` while `#` is
+    /// there) is kept but not sent: brokers deliver a message once per
+    /// matching subscription (mosquitto does for MQTT 5), so it would come
+    /// twice. Adding a covering filter unsubscribes the ones it covers,
+    /// after subscribing it.
     pub fn subscribe_more(&mut self, id: ConnectionId, now: u64, filters: Vec<SubscribeFilter>) {
         let Some((mut cx, conn)) = self.cx(id) else {
             return;
@@ -439,18 +449,25 @@ impl<T: Transport> Supervisor<T> {
         if new.is_empty() {
             return;
         }
-        conn.settings.subscriptions.extend(new.iter().cloned());
-        if !conn.subscribe_sent {
-            // The first SUBSCRIBE, at connect, takes them all.
+        let before = conn.sent_subscriptions();
+        conn.settings.subscriptions.extend(new);
+        conn.change_subscriptions(&mut cx, now, before);
+    }
+
+    /// Removes filters from a connection: unsubscribed at once if
+    /// connected, else at the next connect. Filters they covered are
+    /// subscribed again first, so nothing they match is missed.
+    pub fn unsubscribe(&mut self, id: ConnectionId, now: u64, filters: &[String]) {
+        let Some((mut cx, conn)) = self.cx(id) else {
             return;
-        }
-        let connected = matches!(conn.status, Status::Connected { .. });
-        if !connected || conn.client.subscribe(now, new.clone()).is_err() {
-            conn.deferred.extend(new);
-            return;
-        }
-        conn.show_connected(&mut cx, now);
-        conn.pump(&mut cx, now);
+        };
+        let before = conn.sent_subscriptions();
+        conn.settings
+            .subscriptions
+            .retain(|f| !filters.contains(&f.filter));
+        conn.deferred.retain(|f| !filters.contains(&f.filter));
+        conn.refused.retain(|(f, _)| !filters.contains(f));
+        conn.change_subscriptions(&mut cx, now, before);
     }
 
     /// Publishes on `id`, once it is ready (connected, subscriptions
@@ -620,6 +637,7 @@ impl Connection {
             protocol,
             subscribe_sent: false,
             deferred: Vec::new(),
+            deferred_unsubscribe: Vec::new(),
             confirmed_once: false,
             link: None,
             opened: false,
@@ -820,25 +838,83 @@ impl Connection {
                 self.deferred = more;
             }
         }
+        if self.subscribe_sent && !self.deferred_unsubscribe.is_empty() {
+            let fewer = std::mem::take(&mut self.deferred_unsubscribe);
+            if self.client.unsubscribe(now, fewer.clone()).is_err() {
+                self.deferred_unsubscribe = fewer;
+            }
+        }
         // Once per engine: from then on the engine renews them itself (or
         // the broker kept them), and a pending SUBSCRIBE is resent by it.
-        if !self.subscribe_sent && !self.settings.subscriptions.is_empty() {
+        let filters = self.sent_subscriptions();
+        if !self.subscribe_sent && !filters.is_empty() {
             self.subscribe_sent = true;
-            let filters = self.settings.subscriptions.clone();
-            if let Err(err) = self.client.subscribe(now, filters) {
+            if let Err(err) = self.client.subscribe(now, filters.clone()) {
                 let reason = match err {
                     PublishError::Invalid(_) => ReasonCode::TOPIC_FILTER_INVALID,
                     _ => ReasonCode::UNSPECIFIED_ERROR,
                 };
-                self.refused = self
-                    .settings
-                    .subscriptions
-                    .iter()
-                    .map(|f| (f.filter.clone(), reason))
-                    .collect();
+                self.refused = filters.into_iter().map(|f| (f.filter, reason)).collect();
             }
         }
         self.show_connected(cx, now);
+    }
+
+    /// The filters the broker is asked for: every subscription no other
+    /// one covers (with at least its QoS).
+    fn sent_subscriptions(&self) -> Vec<SubscribeFilter> {
+        let all = &self.settings.subscriptions;
+        all.iter()
+            .enumerate()
+            .filter(|(i, inner)| {
+                !all.iter().enumerate().any(|(j, outer)| {
+                    j != *i && outer.qos >= inner.qos && covers(&outer.filter, &inner.filter)
+                })
+            })
+            .map(|(_, f)| f.clone())
+            .collect()
+    }
+
+    /// Sends what changed since the broker was asked for `before`: new
+    /// filters first, then the ones no longer wanted (so a message matching
+    /// both is never missed; it may come twice in between). Not connected:
+    /// both wait for the next connect.
+    fn change_subscriptions<T: Transport>(
+        &mut self,
+        cx: &mut Cx<'_, T>,
+        now: u64,
+        before: Vec<SubscribeFilter>,
+    ) {
+        if !self.subscribe_sent {
+            // The first SUBSCRIBE, at connect, takes them all.
+            return;
+        }
+        let after = self.sent_subscriptions();
+        let added: Vec<SubscribeFilter> = after
+            .iter()
+            .filter(|f| !before.iter().any(|b| b.filter == f.filter))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = before
+            .into_iter()
+            .filter(|b| !after.iter().any(|f| f.filter == b.filter))
+            .map(|b| b.filter)
+            .collect();
+        let connected = matches!(self.status, Status::Connected { .. });
+        if !added.is_empty() {
+            if !connected || self.client.subscribe(now, added.clone()).is_err() {
+                self.deferred.extend(added);
+            } else {
+                self.show_connected(cx, now);
+            }
+        }
+        if !removed.is_empty() {
+            self.deferred.retain(|f| !removed.contains(&f.filter));
+            if !connected || self.client.unsubscribe(now, removed.clone()).is_err() {
+                self.deferred_unsubscribe.extend(removed);
+            }
+        }
+        self.pump(cx, now);
     }
 
     fn on_subscribed<T>(
@@ -934,6 +1010,7 @@ impl Connection {
             self.protocol_errors = 0;
             self.subscribe_sent = false;
             self.deferred.clear();
+            self.deferred_unsubscribe.clear();
             self.notice = Some(
                 "This broker speaks MQTT 3.1.1 only (it turned down MQTT 5); using 3.1.1.".into(),
             );

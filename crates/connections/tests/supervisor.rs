@@ -883,7 +883,7 @@ fn more_filters_join_a_ready_v5_connection() {
         A,
         bed.now,
         vec![
-            SubscribeFilter::new("stat/garage/POWER", QoS::AtMostOnce),
+            SubscribeFilter::new("tasmota/garage/POWER", QoS::AtMostOnce),
             SubscribeFilter::new("cmnd/garage/POWER", QoS::AtMostOnce),
         ],
     );
@@ -901,4 +901,100 @@ fn more_filters_join_a_ready_v5_connection() {
             .any(|e| matches!(e, Event::Status(_, Status::Reconnecting { .. }))),
         "{events:?}"
     );
+}
+
+/// The filters of each SUBSCRIBE and UNSUBSCRIBE sent, in order.
+fn subscription_changes(sent: &[Packet]) -> Vec<String> {
+    sent.iter()
+        .filter_map(|p| match p {
+            Packet::Subscribe(s) => Some(format!(
+                "+{}",
+                s.filters
+                    .iter()
+                    .map(|f| f.filter.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            Packet::Unsubscribe(u) => Some(format!("-{}", u.filters.join(" "))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Watching `#` (the explorer) on a connection whose devices have their
+/// own filters: brokers deliver a message once per matching subscription
+/// (mosquitto does for MQTT 5), so the covered filters are dropped while
+/// `#` is there and come back, before it goes, when it is removed.
+#[test]
+fn a_covering_filter_replaces_the_ones_it_covers_and_gives_them_back() {
+    let mut bed = Bed::new();
+    bed.protocol = Protocol::V5;
+    bed.connect(A, settings(VersionChoice::V5));
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    bed.grant(
+        link,
+        &[ReasonCode::GRANTED_QOS_0, ReasonCode::GRANTED_QOS_0],
+    );
+    bed.sup
+        .subscribe_more(A, bed.now, vec![SubscribeFilter::new("#", QoS::AtMostOnce)]);
+    let sent = bed.sent();
+    assert_eq!(
+        subscription_changes(&sent),
+        ["+#", "-tele/+/LWT stat/+/+"],
+        "subscribe first, then unsubscribe what it covers"
+    );
+    assert!(bed.sup.is_ready(A), "publishing is not held back");
+
+    // A device filter learned meanwhile is covered: nothing sent.
+    bed.sup.subscribe_more(
+        A,
+        bed.now,
+        vec![SubscribeFilter::new("devsim/kettle/state", QoS::AtMostOnce)],
+    );
+    assert!(subscription_changes(&bed.sent()).is_empty());
+
+    bed.sup.unsubscribe(A, bed.now, &["#".to_owned()]);
+    assert_eq!(
+        subscription_changes(&bed.sent()),
+        ["+tele/+/LWT stat/+/+ devsim/kettle/state", "-#"],
+        "the covered filters come back before # goes"
+    );
+}
+
+#[test]
+fn a_filter_changed_while_reconnecting_is_changed_at_the_next_connect() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    bed.now += 60_000;
+    bed.sup.handle_closed(link, bed.now, 1006, "");
+    bed.sup
+        .subscribe_more(A, bed.now, vec![SubscribeFilter::new("#", QoS::AtMostOnce)]);
+    bed.advance();
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    // The engine renews what it was granted, then `#` is added and the two
+    // it covers go.
+    assert_eq!(
+        subscription_changes(&bed.sent()),
+        ["+tele/+/LWT stat/+/+", "+#", "-tele/+/LWT stat/+/+"]
+    );
+}
+
+/// The first SUBSCRIBE of a session leaves out what another filter covers.
+#[test]
+fn the_first_subscribe_leaves_out_covered_filters() {
+    let mut bed = Bed::new();
+    let mut settings = settings(VersionChoice::V311);
+    settings
+        .subscriptions
+        .push(SubscribeFilter::new("#", QoS::AtMostOnce));
+    // Covered only with at least its QoS.
+    settings
+        .subscriptions
+        .push(SubscribeFilter::new("alarm/+", QoS::AtLeastOnce));
+    bed.connect(A, settings);
+    let link = bed.opened_link();
+    bed.accept(link, false);
+    assert_eq!(subscription_changes(&bed.sent()), ["+# alarm/+"]);
 }

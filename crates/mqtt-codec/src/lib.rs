@@ -55,5 +55,5 @@ pub use crate::packet::{
 };
 pub use crate::properties::{Properties, PropertyValues};
 pub use crate::reason::ReasonCode;
-pub use crate::topic::{is_valid_topic_filter, is_valid_topic_name, matches};
+pub use crate::topic::{covers, is_valid_topic_filter, is_valid_topic_name, matches};
 pub use crate::varint::MAX_REMAINING_LENGTH;

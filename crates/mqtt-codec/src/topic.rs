@@ -66,9 +66,101 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     }
 }
 
+/// Whether every topic the filter `inner` matches is also matched by the
+/// filter `outer` (so a subscription to `outer` makes one to `inner`
+/// redundant): `#` covers `stat/+/POWER`, `a/#` covers `a` and `a/+`,
+/// `+/b` covers `x/b`.
+///
+/// Both are assumed valid. Filters that may match `$` topics are covered
+/// only by filters that do (a leading wildcard does not, [MQTT-4.7.2-1]);
+/// a shared subscription (`$share/…`) covers and is covered only by itself,
+/// as the server delivers its messages to one member of a group.
+pub fn covers(outer: &str, inner: &str) -> bool {
+    if outer == inner {
+        return true;
+    }
+    if outer.starts_with("$share/") || inner.starts_with("$share/") {
+        return false;
+    }
+    if outer.starts_with(['+', '#']) && inner.starts_with('$') {
+        return false;
+    }
+    let mut outer_levels = outer.split('/');
+    let mut inner_levels = inner.split('/');
+    loop {
+        match (outer_levels.next(), inner_levels.next()) {
+            // "#" also matches the parent level: "a/#" covers "a".
+            (Some("#"), _) => return true,
+            (Some("+"), Some(level)) if level != "#" => {}
+            (Some(o), Some(i)) if o == i && o != "+" => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_filter_covering_another() {
+        let covering = [
+            ("#", "stat/+/POWER"),
+            ("#", "+"),
+            ("#", "#"),
+            ("a/#", "a"),
+            ("a/#", "a/+"),
+            ("a/#", "a/b/#"),
+            ("+/b", "x/b"),
+            ("+/b", "+/b"),
+            ("+/+", "a/+"),
+            ("$SYS/#", "$SYS/broker/load"),
+            ("a//b", "a//b"),
+        ];
+        for (outer, inner) in covering {
+            assert!(covers(outer, inner), "{outer} covers {inner}");
+        }
+        let not_covering = [
+            ("a/+", "a/#"),
+            ("a/+", "a"),
+            ("+", "a/b"),
+            ("a/b", "a/+"),
+            ("#", "$SYS/#"),
+            ("+/broker", "$SYS/broker"),
+            ("#", "$share/g/a"),
+            ("$share/g/#", "a"),
+            ("a/+/c", "a/b/d"),
+            ("a/b", "a/b/c"),
+            ("a//b", "a/b"),
+        ];
+        for (outer, inner) in not_covering {
+            assert!(!covers(outer, inner), "{outer} does not cover {inner}");
+        }
+    }
+
+    /// What `covers` claims, `matches` agrees with on every topic tried.
+    #[test]
+    fn covering_agrees_with_matching() {
+        let filters = [
+            "#", "+", "a", "a/#", "a/+", "+/b", "a/b", "a/b/#", "+/+", "$SYS/#", "a//b", "/#",
+        ];
+        let topics = [
+            "a", "a/b", "a/c", "x/b", "a/b/c", "$SYS/x", "a//b", "/", "/a", "b",
+        ];
+        for outer in filters {
+            for inner in filters {
+                if covers(outer, inner) {
+                    for topic in topics {
+                        assert!(
+                            !matches(inner, topic) || matches(outer, topic),
+                            "{outer} covers {inner} but misses {topic}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn topic_names() {
