@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use crate::store::{
     name_from_url, new_profile_id, provide_app_state, random_client_id, AppState, LinkOffer,
 };
-use crate::views::{ConnectPanel, DashboardView, NetioFlexGenerator, ProfilesPanel, StatusBadge};
+use crate::views::{
+    ConnectPanel, DashboardView, ExplorerView, NetioFlexGenerator, ProfilesPanel, StatusBadge,
+};
 
 /// The whole app.
 #[component]
@@ -24,6 +26,7 @@ pub fn App() -> impl IntoView {
             <ProfilesPanel />
             <ConnectPanel />
             <DashboardView />
+            <ExplorerView />
             <NetioFlexGenerator />
         </main>
     }

@@ -2,7 +2,10 @@
 //! use, the device model of each, and one signal per tile so one message
 //! re-renders one tile.
 
+mod explorer;
 mod persist;
+
+pub use explorer::{ExplorerState, Watch, EXPLORER_REFRESH_MS};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -110,6 +113,8 @@ pub struct AppState {
     pub scans: RwSignal<HashMap<ConnectionId, (u64, Vec<String>)>>,
     /// Device ids not shown on any connection (over the cap, or invalid).
     pub ignored_devices: RwSignal<usize>,
+    /// The topic explorer and message log of each connection.
+    pub explorer: ExplorerState,
 }
 
 impl AppState {
@@ -135,6 +140,7 @@ impl AppState {
             clock: RwSignal::new(now_ms()),
             scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
+            explorer: ExplorerState::new(),
         };
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));
@@ -252,10 +258,16 @@ impl AppState {
         let connection = self.connection_of(&id);
         self.use_topics(connection, &profile.device_topics);
         self.apply_custom_tiles(connection, &profile);
-        let filters = self
+        let mut filters = self
             .dashboards
             .with_value(|d| d.get(&connection).map(Dashboard::subscriptions))
             .unwrap_or_default();
+        // The explorer keeps watching across reconnects.
+        if let Some(watched) = self.explorer.filter_of(connection) {
+            if !filters.contains(&watched) {
+                filters.push(watched);
+            }
+        }
         let settings = profile.settings(
             &filters,
             page_context(),
@@ -664,6 +676,7 @@ impl AppState {
             }
             Event::Message(connection, publish) => {
                 let connection = ConnectionId(connection.0);
+                self.explorer.feed(connection, &publish);
                 let update = self
                     .dashboards
                     .try_update_value(|all| {

@@ -117,6 +117,12 @@ impl Connections {
         run(&self.0, |s, now| s.subscribe_more(id, now, filters));
     }
 
+    /// Removes filters from `id` (now if connected, else at the next
+    /// connect).
+    pub fn unsubscribe(&self, id: ConnectionId, filters: &[String]) {
+        run(&self.0, |s, now| s.unsubscribe(id, now, filters));
+    }
+
     /// Publishes on `id` once it is ready.
     pub fn publish(&self, id: ConnectionId, publish: Publish) -> Result<Option<u16>, SendError> {
         run(&self.0, |s, now| s.publish(id, now, publish))

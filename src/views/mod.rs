@@ -2,12 +2,14 @@
 
 mod connect;
 mod dashboard;
+mod explorer;
 mod netio_flex;
 mod profiles;
 mod status;
 
 pub use connect::ConnectPanel;
 pub use dashboard::DashboardView;
+pub use explorer::ExplorerView;
 pub use netio_flex::NetioFlexGenerator;
 pub use profiles::ProfilesPanel;
 pub use status::StatusBadge;

@@ -84,6 +84,33 @@ pub(crate) async fn with_browser_args(
     }
 }
 
+/// Runs JavaScript in the page and returns its result (a promise is
+/// awaited).
+pub(crate) async fn js(browser: &Browser, script: &str) -> Result<serde_json::Value> {
+    Ok(browser.client.execute(script, vec![]).await?)
+}
+
+/// The texts of every element with this `data-testid` (any characters),
+/// in page order.
+pub(crate) async fn texts(browser: &Browser, testid: &str) -> Result<Vec<String>> {
+    let found = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll(`[data-testid=\"${CSS.escape(arguments[0])}\"]`)]\
+             .map(e => e.textContent)",
+            vec![serde_json::Value::from(testid)],
+        )
+        .await?;
+    Ok(found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// Opens the app and waits until its form is there.
 pub(crate) async fn open_page(browser: &Browser, server: &StaticServer) -> Result {
     browser.client.goto(&server.url()).await?;

@@ -25,12 +25,6 @@ fn copy_dist(from: &Path, to: &Path) -> Result {
     Ok(())
 }
 
-/// Runs JavaScript in the page and returns its result (a promise is
-/// awaited).
-async fn js(browser: &Browser, script: &str) -> Result<serde_json::Value> {
-    Ok(browser.client.execute(script, vec![]).await?)
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn served_under_a_sub_path_by_another_server_then_loads_with_it_gone() {
     with_browser("sub_path_offline", async |browser, dir| {
@@ -155,6 +149,22 @@ async fn the_content_security_policy_is_active_and_the_app_breaks_none_of_it() {
         wait_for_state(browser, "state-plug1-1", "OFF").await?;
         browser.click("toggle-plug1-1").await?;
         wait_for_state(browser, "state-plug1-1", "ON").await?;
+        // The explorer on `#`, a message opened in the log.
+        browser.click("watch").await?;
+        wait_until(browser, "a logged message", || async {
+            Ok(!texts(browser, "log-topic").await?.is_empty())
+        })
+        .await?;
+        browser
+            .client
+            .find(Locator::Css("[data-testid='log-entry'] button"))
+            .await?
+            .click()
+            .await?;
+        wait_until(browser, "the opened message", || async {
+            Ok(!browser.text("payload").await?.is_empty())
+        })
+        .await?;
         let found = violations(browser).await?;
         if !found.is_empty() {
             return Err(format!("the app's own code broke the policy: {found:?}").into());
@@ -182,8 +192,8 @@ async fn the_content_security_policy_is_active_and_the_app_breaks_none_of_it() {
     .await;
 }
 
-/// Markup where devices put names and ids: a Tasmota topic, a Home
-/// Assistant entity name.
+/// Markup where devices put names and ids (a Tasmota topic, a Home
+/// Assistant entity name) and in topics and payloads the explorer shows.
 const XSS_IMG: &str = "<img src=x onerror=window.__xss=1>";
 const XSS_SCRIPT: &str = "\"><script>window.__xss=2</script>";
 
@@ -206,12 +216,35 @@ async fn markup_in_topics_names_and_configs_shows_as_text() {
             &config.to_string(),
         )?;
         crate::devsim::publish_retained(port, "xss/state", "ON")?;
+        crate::devsim::publish_retained(port, &format!("xss/{XSS_SCRIPT}"), XSS_IMG)?;
         connect_with_form(browser, &server, &broker, "e2e-xss").await?;
+        // The explorer shows every topic and payload: in the log, and in
+        // the tree's previews.
+        browser.click("watch").await?;
+        // Filtered, the tree shows the matching topics opened.
+        browser.type_into("tree-filter", "xss").await?;
 
         wait_until(browser, "both names shown as text", || async {
             let text = js(browser, "return document.body.innerText").await?;
             let text = text.as_str().unwrap_or_default();
             Ok(text.contains(XSS_IMG) && text.contains(XSS_SCRIPT))
+        })
+        .await?;
+        wait_until(
+            browser,
+            "the markup topic and payload in the log",
+            || async {
+                let topics = texts(browser, "log-topic").await?;
+                let previews = texts(browser, "log-preview").await?;
+                Ok(topics.contains(&format!("xss/{XSS_SCRIPT}"))
+                    && topics.contains(&format!("tele/{XSS_IMG}/LWT"))
+                    && previews.iter().any(|p| p == XSS_IMG))
+            },
+        )
+        .await?;
+        wait_until(browser, "the markup in the tree", || async {
+            let previews = texts(browser, &format!("preview-xss/{XSS_SCRIPT}")).await;
+            Ok(previews.is_ok_and(|p| p == [XSS_IMG]))
         })
         .await?;
         let injected = js(

@@ -13,6 +13,7 @@ mod devices;
 mod devsim;
 mod doctor;
 mod ecosystems;
+mod explorer;
 mod hosting;
 mod profiles;
 mod tls;

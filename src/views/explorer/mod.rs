@@ -1,0 +1,139 @@
+//! Under the hood: watch a topic filter on the focused connection (`#` for
+//! everything), see every topic in a tree, the last message of one, and a
+//! live log. The logic is in `crates/explorer`; these views only bind it.
+
+mod log;
+mod payload;
+mod tree;
+
+use devices::ConnectionId;
+use explorer::human_bytes;
+use leptos::prelude::*;
+
+use crate::store::use_app_state;
+use log::MessageLogView;
+use payload::MessageBody;
+use tree::TopicTreeView;
+
+/// The explorer of the focused connection.
+#[component]
+pub fn ExplorerView() -> impl IntoView {
+    let state = use_app_state();
+    let connection = Memo::new(move |_| {
+        let id = state.focus.get()?;
+        state.connection_for(&id)
+    });
+    view! {
+        <section class="explorer" data-testid="explorer" aria-labelledby="explorer-title">
+            <h2 id="explorer-title">"Topics and messages"</h2>
+            {move || match connection.get() {
+                None => view! {
+                    <p class="empty">"Connect to a broker to watch its topics."</p>
+                }.into_any(),
+                Some(connection) => view! { <Watching connection /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The watch bar, and the panes while watching.
+#[component]
+fn Watching(connection: ConnectionId) -> impl IntoView {
+    let state = use_app_state();
+    let filter_text = RwSignal::new("#".to_owned());
+    let error = RwSignal::new(None::<String>);
+    // A memo: the panes below must not be rebuilt on every refresh (they
+    // hold the user's filters, selection and opened levels).
+    let watched = Memo::new(move |_| {
+        state.explorer.tick.track();
+        state.explorer.filter_of(connection)
+    });
+    let watched = move || watched.get();
+    let watching = Memo::new(move |_| watched().is_some());
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match state.watch(connection, &filter_text.get_untracked()) {
+            Ok(()) => error.set(None),
+            Err(why) => error.set(Some(format!("Not watched: {why}."))),
+        }
+    };
+    let stop = move |_| state.unwatch(connection);
+    let selected = RwSignal::new(None::<String>);
+    let summary = move || {
+        state.explorer.tick.track();
+        state.explorer.with(connection, |w| {
+            format!(
+                "{} topics · {} messages · {} kept",
+                w.tree.topics(),
+                w.tree.messages(),
+                human_bytes((w.tree.kept_bytes() + w.log.kept_bytes()) as u64)
+            )
+        })
+    };
+    view! {
+        <form class="watch" on:submit=start>
+            <label>
+                "Watch topics"
+                <input type="text" data-testid="watch-filter" spellcheck="false"
+                    prop:value=move || filter_text.get()
+                    on:input=move |ev| filter_text.set(event_target_value(&ev)) />
+            </label>
+            <button type="submit" data-testid="watch">
+                {move || if watched().is_some() { "Watch instead" } else { "Watch" }}
+            </button>
+            {move || watched().map(|f| view! {
+                <button type="button" data-testid="unwatch" on:click=stop>"Stop watching"</button>
+                <span class="info" data-testid="watch-summary" aria-live="polite">
+                    {format!("Watching {f}: ")}{summary}
+                </span>
+            })}
+        </form>
+        {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="watch-error">{e}</p> })}
+        {move || watching.get().then(|| view! {
+            <div class="explorer-panes">
+                <TopicTreeView connection selected />
+                <TopicDetail connection selected />
+                <MessageLogView connection />
+            </div>
+        })}
+    }
+}
+
+/// The topic opened in the tree: its last message and how many came.
+#[component]
+fn TopicDetail(connection: ConnectionId, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let state = use_app_state();
+    // Redrawn when the topic's last message changes, not on every tick.
+    let last = Memo::new(move |_| {
+        state.explorer.tick.track();
+        let topic = selected.get()?;
+        state
+            .explorer
+            .with(connection, |w| {
+                let node = w.tree.node(&topic)?;
+                Some((
+                    topic.clone(),
+                    node.messages(),
+                    node.retained(),
+                    node.last().cloned(),
+                ))
+            })
+            .flatten()
+    });
+    let body = Memo::new(move |_| last.with(|l| l.as_ref().and_then(|(_, _, _, m)| m.clone())));
+    view! {
+        <div class="detail-pane" data-testid="topic-detail">
+            {move || match last.get() {
+                None => view! { <p class="empty">"Pick a topic to see its last message."</p> }.into_any(),
+                Some((topic, count, retained, _)) => view! {
+                    <h3 data-testid="detail-topic">{topic}</h3>
+                    <p class="info">
+                        {format!("{count} messages")}
+                        {retained.then_some(" · retained")}
+                    </p>
+                }.into_any(),
+            }}
+            {move || body.get().map(|message| view! { <MessageBody message /> })}
+        </div>
+    }
+}
