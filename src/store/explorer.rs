@@ -1,23 +1,22 @@
 //! The explorer's state: per connection, a watch filter and what it let
 //! through, kept in a topic tree and a message log (`crates/explorer`).
-//! The page's views of them move at most once per animation frame and at
-//! most [`EXPLORER_REFRESH_MS`] apart, so a flood on `#` costs the page one
-//! tree and one log refresh a tenth of a second, not one per message.
+//! The page's views of them move at most once per animation frame, at most
+//! ten times a second, and less when a refresh costs more (a
+//! [`RefreshPacer`] keeps refreshing to a tenth of the page's time), so a
+//! flood on `#` costs the page a few refreshes a second, not one per
+//! message.
 
 use std::collections::HashMap;
 
 use devices::{ConnectionId, Dashboard};
-use explorer::{LogLimits, MessageLog, TopicFilter, TopicTree, TreeLimits};
+use explorer::{LogLimits, MessageLog, RefreshPacer, TopicFilter, TopicTree, TreeLimits};
+use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use mqtt_client::{Publish, QoS, SubscribeFilter};
 
 use super::AppState;
 use crate::transport::now_ms;
 use crate::transport::now_ms_f64;
-
-/// The least time between two refreshes of the explorer's views: faster
-/// than anyone reads, slow enough to cost little in a flood.
-pub const EXPLORER_REFRESH_MS: f64 = 100.0;
 
 /// What one connection's explorer watches and what it kept.
 pub struct Watch {
@@ -38,8 +37,10 @@ pub struct ExplorerState {
     watches: StoredValue<HashMap<ConnectionId, Watch>, LocalStorage>,
     /// Moves when the views of any watch may have changed.
     pub tick: RwSignal<u64>,
-    /// A refresh is scheduled; the time of the last one.
-    frame: StoredValue<(bool, f64)>,
+    /// A refresh is scheduled; when the next may run.
+    frame: StoredValue<(bool, RefreshPacer)>,
+    /// The wait for the next refresh the pacer allows.
+    timer: StoredValue<Option<Timeout>, LocalStorage>,
 }
 
 impl ExplorerState {
@@ -47,7 +48,8 @@ impl ExplorerState {
         Self {
             watches: StoredValue::new_local(HashMap::new()),
             tick: RwSignal::new(0),
-            frame: StoredValue::new((false, 0.0)),
+            frame: StoredValue::new((false, RefreshPacer::new())),
+            timer: StoredValue::new_local(None),
         }
     }
 
@@ -73,29 +75,40 @@ impl ExplorerState {
         }
     }
 
-    /// Moves `tick` at the next animation frame at least
-    /// [`EXPLORER_REFRESH_MS`] after the last move.
+    /// Moves `tick` at the first animation frame the pacer allows.
     pub fn refresh(self) {
-        let scheduled = self
+        let now = now_ms_f64();
+        let wait = self
             .frame
-            .try_update_value(|(scheduled, _)| std::mem::replace(scheduled, true))
-            .unwrap_or(true);
-        if !scheduled {
-            request_animation_frame(move || self.on_frame());
+            .try_update_value(|(scheduled, pacer)| {
+                (!std::mem::replace(scheduled, true)).then(|| pacer.wait_ms(now))
+            })
+            .flatten();
+        match wait {
+            None => {}
+            Some(wait) if wait <= 0.0 => request_animation_frame(move || self.on_frame()),
+            Some(wait) => {
+                let timer = Timeout::new(wait.ceil() as u32, move || {
+                    request_animation_frame(move || self.on_frame())
+                });
+                self.timer.set_value(Some(timer));
+            }
         }
     }
 
     fn on_frame(self) {
         let now = now_ms_f64();
-        let due = self
-            .frame
-            .with_value(|(_, last)| now - last >= EXPLORER_REFRESH_MS);
-        if !due {
-            request_animation_frame(move || self.on_frame());
-            return;
-        }
-        self.frame.set_value((false, now));
+        self.frame.update_value(|(scheduled, pacer)| {
+            *scheduled = false;
+            pacer.started(now);
+        });
         self.tick.update(|t| *t += 1);
+        // The views' effects run as tasks queued by the tick; this one,
+        // queued after them, sees what the refresh cost.
+        leptos::task::spawn_local(async move {
+            let cost = now_ms_f64() - now;
+            self.frame.update_value(|(_, pacer)| pacer.record(cost));
+        });
     }
 
     /// Reads the watch of `connection`, if it has one.

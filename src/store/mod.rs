@@ -5,7 +5,7 @@
 mod explorer;
 mod persist;
 
-pub use explorer::{ExplorerState, Watch, EXPLORER_REFRESH_MS};
+pub use explorer::{ExplorerState, Watch};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -1,9 +1,11 @@
 //! The message log: newest first, paused and resumed without losing
-//! anything, narrowed by topic filter or text; a message opens to its
-//! payload and properties.
+//! anything, narrowed by topic filter or text; a message opens above the
+//! list to its payload and properties.
 
 use devices::ConnectionId;
-use explorer::{human_bytes, LogFilter, LogView, TopicFilter};
+use std::sync::Arc;
+
+use explorer::{human_bytes, Entry, LogFilter, LogView, TopicFilter};
 use leptos::prelude::*;
 use mqtt_client::QoS;
 
@@ -12,19 +14,37 @@ use crate::store::use_app_state;
 use crate::transport::now_ms_f64;
 
 /// Entries drawn at most; the rest are counted.
-const MAX_ROWS: usize = 200;
+const MAX_ROWS: usize = 100;
 
-/// `HH:MM:SS.mmm`, local time, of a page-clock time.
-fn wall_clock(page_ms: u64) -> String {
-    let at = js_sys::Date::now() - (now_ms_f64() - page_ms as f64);
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at));
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        date.get_hours(),
-        date.get_minutes(),
-        date.get_seconds(),
-        date.get_milliseconds()
-    )
+/// Local wall-clock time, in ms since midnight, of a page-clock time (ms
+/// since the page loaded): the offset between the two clocks and the time
+/// zone read once, so a row costs no call into JavaScript.
+#[derive(Clone, Copy)]
+struct WallClock {
+    /// Add to a page-clock time to get local ms since the epoch.
+    offset_ms: f64,
+}
+
+impl WallClock {
+    fn now() -> Self {
+        let epoch = js_sys::Date::now();
+        let zone_minutes = js_sys::Date::new_0().get_timezone_offset();
+        Self {
+            offset_ms: epoch - now_ms_f64() - zone_minutes * 60_000.0,
+        }
+    }
+
+    /// `HH:MM:SS.mmm`.
+    fn format(self, page_ms: u64) -> String {
+        let local = (page_ms as f64 + self.offset_ms).max(0.0) as u64 % 86_400_000;
+        format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            local / 3_600_000,
+            local / 60_000 % 60,
+            local / 1_000 % 60,
+            local % 1_000
+        )
+    }
 }
 
 fn qos_label(qos: QoS) -> &'static str {
@@ -41,9 +61,11 @@ pub(super) fn MessageLogView(connection: ConnectionId) -> impl IntoView {
     let state = use_app_state();
     let filter = RwSignal::new(LogFilter::default());
     let filter_error = RwSignal::new(None::<String>);
-    let opened = RwSignal::new(None::<u64>);
+    let opened = RwSignal::new(None::<Arc<Entry>>);
+    let clock = StoredValue::new(WallClock::now());
     let log = Memo::new(move |_| {
         state.explorer.tick.track();
+        clock.set_value(WallClock::now());
         filter.with(|f| {
             state
                 .explorer
@@ -124,11 +146,24 @@ pub(super) fn MessageLogView(connection: ConnectionId) -> impl IntoView {
                 <span class="info" data-testid="log-summary" aria-live="polite">{summary}</span>
             </div>
             {move || filter_error.get().map(|e| view! { <p class="error" data-testid="log-filter-error">{e}</p> })}
+            {move || opened.get().map(|entry| {
+                let message = entry.message.clone();
+                view! {
+                    <div class="opened" data-testid="log-opened">
+                        <div class="opened-head">
+                            <span class="topic" data-testid="opened-topic">{entry.topic.to_string()}</span>
+                            <button type="button" class="link" data-testid="log-close"
+                                on:click=move |_| opened.set(None)>"Close"</button>
+                        </div>
+                        <MessageBody message />
+                    </div>
+                }
+            })}
+            // Rows hold no reactive state: a refresh in a flood replaces
+            // many of them, and each must cost only its DOM.
             <ol class="log" data-testid="log-entries">
                 <For each=move || log.get().entries key=|entry| entry.message.seq let(entry)>
                     {
-                        let seq = entry.message.seq;
-                        let is_open = move || opened.get() == Some(seq);
                         let flags = {
                             let m = &entry.message;
                             let mut flags = vec![qos_label(m.qos)];
@@ -136,18 +171,20 @@ pub(super) fn MessageLogView(connection: ConnectionId) -> impl IntoView {
                             if m.dup { flags.push("dup"); }
                             flags.join(" · ")
                         };
-                        let message = entry.message.clone();
+                        let time = clock.get_value().format(entry.message.time_ms);
+                        let size = human_bytes(entry.message.payload_len as u64);
+                        let preview = entry.message.preview(120);
+                        let topic = entry.topic.to_string();
                         view! {
-                            <li class="entry" data-testid="log-entry" data-open=move || is_open().to_string()>
-                                <button type="button" class="entry-head" aria-expanded=move || is_open().to_string()
-                                    on:click=move |_| opened.update(|o| *o = if *o == Some(seq) { None } else { Some(seq) })>
-                                    <span class="time">{wall_clock(entry.message.time_ms)}</span>
-                                    <span class="topic" data-testid="log-topic">{entry.topic.to_string()}</span>
+                            <li class="entry" data-testid="log-entry">
+                                <button type="button" class="entry-head"
+                                    on:click=move |_| opened.set(Some(entry.clone()))>
+                                    <span class="time">{time}</span>
+                                    <span class="topic" data-testid="log-topic">{topic}</span>
                                     <span class="flags">{flags}</span>
-                                    <span class="size">{human_bytes(entry.message.payload_len as u64)}</span>
-                                    <span class="preview" data-testid="log-preview">{entry.message.preview(120)}</span>
+                                    <span class="size">{size}</span>
+                                    <span class="preview" data-testid="log-preview">{preview}</span>
                                 </button>
-                                {move || is_open().then(|| view! { <MessageBody message=message.clone() /> })}
                             </li>
                         }
                     }

@@ -9,7 +9,9 @@
 //!     SUBSCRIBE itself and counts PUBLISH packets by walking fixed headers;
 //! (b) `mqttjs.html`: mqtt.js's browser bundle, counting `message` events;
 //! (c) Plugboard, connected through `?broker=` and its "connect" button,
-//!     showing one tile per device plus the sentinel's.
+//!     showing one tile per device plus the sentinel's;
+//! (d) the same, also watching `#` with the explorer's topic tree and
+//!     message log open (issue 14: the explorer must keep up too).
 //!
 //! Each run: a fresh mosquitto (`max_queued_messages 0`, so no QoS 0
 //! message is dropped for a slow page), the page connected, a warm-up (one
@@ -65,14 +67,15 @@ use crate::install::{self, command, first_line_of};
 use crate::{step, Result};
 
 const USAGE: &str = "usage: cargo xtask bench ingest [--messages N] [--devices D] [--runs R]
-                                [--timeout SECONDS] [--pages abc] [--no-build] [--profile]
+                                [--timeout SECONDS] [--pages abcd] [--no-build] [--profile]
   --messages N   flood size (default 100000)
   --devices D    distinct stat/dev<i>/POWER topics, round robin (default 1000)
   --runs R       runs per page, pages alternating; figures are medians (default 3)
   --timeout S    give up on a run's flood after S seconds and report it (default 120)
   --profile      a DevTools CPU profile of Plugboard during each flood, by function
                  (target/bench/profile-<run>.txt; build dist/ with names for it)
-  --pages abc    which pages: a bare WebSocket, b mqtt.js, c Plugboard (default abc)
+  --pages abcd   which pages: a bare WebSocket, b mqtt.js, c Plugboard, d Plugboard
+                 watching # with the explorer and log open (default abcd)
   --no-build     use dist/ as it is instead of building it with trunk --release";
 
 const BARE_HTML: &str = include_str!("../../bench/ingest/bare.html");
@@ -105,7 +108,7 @@ impl Options {
             devices: 1_000,
             runs: 3,
             timeout: Duration::from_secs(120),
-            pages: vec![Page::Bare, Page::MqttJs, Page::Plugboard],
+            pages: Page::ALL.to_vec(),
             build: true,
             profile: false,
         };
@@ -178,17 +181,24 @@ enum Page {
     Bare,
     MqttJs,
     Plugboard,
+    /// Plugboard watching `#`, the explorer and the log open.
+    Explorer,
 }
 
 impl Page {
-    const ALL: [Self; 3] = [Self::Bare, Self::MqttJs, Self::Plugboard];
+    const ALL: [Self; 4] = [Self::Bare, Self::MqttJs, Self::Plugboard, Self::Explorer];
 
     fn key(self) -> char {
         match self {
             Self::Bare => 'a',
             Self::MqttJs => 'b',
             Self::Plugboard => 'c',
+            Self::Explorer => 'd',
         }
+    }
+
+    fn is_plugboard(self) -> bool {
+        matches!(self, Self::Plugboard | Self::Explorer)
     }
 
     fn label(self, devices: usize) -> String {
@@ -196,6 +206,10 @@ impl Page {
             Self::Bare => "(a) bare WebSocket page (count only)".into(),
             Self::MqttJs => format!("(b) mqtt.js {} page (count only)", install::MQTT_JS_VERSION),
             Self::Plugboard => format!("(c) Plugboard, {} tiles", group(devices as f64 + 1.0)),
+            Self::Explorer => format!(
+                "(d) Plugboard, {} tiles, watching # (tree + log open)",
+                group(devices as f64 + 1.0)
+            ),
         }
     }
 }
@@ -212,7 +226,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     };
     install::everything()?;
     let bundle = install::mqtt_js()?;
-    let dist = if options.build && options.pages.contains(&Page::Plugboard) {
+    let dist = if options.build && options.pages.iter().any(|p| p.is_plugboard()) {
         install::build_app(true)?
     } else {
         workspace_root().join("dist")
@@ -222,7 +236,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&work);
     let www = work.join("www");
     // A snapshot: someone may rebuild dist/ while the benchmark runs.
-    if options.pages.contains(&Page::Plugboard) {
+    if options.pages.iter().any(|p| p.is_plugboard()) {
         copy_dir(&dist, &www).map_err(|e| format!("copying {}: {e}", dist.display()))?;
     }
     std::fs::create_dir_all(&www)?;
@@ -499,9 +513,13 @@ async fn run_one(
             .await?;
         }
         Page::Plugboard => connect_plugboard(client, server, &broker).await?,
+        Page::Explorer => {
+            connect_plugboard(client, server, &broker).await?;
+            watch_everything(client).await?;
+        }
     }
     browser.cdp("Performance.enable", json!({})).await?;
-    if page == Page::Plugboard {
+    if page.is_plugboard() {
         result.wasm_connected = wasm_memory(client).await?;
     }
 
@@ -522,7 +540,7 @@ async fn run_one(
             )
             .await?;
         }
-        Page::Plugboard => {
+        Page::Plugboard | Page::Explorer => {
             wait_for(
                 client,
                 &format!("{seen} tiles, the sentinel's OFF"),
@@ -543,7 +561,7 @@ async fn run_one(
         .cdp("HeapProfiler.collectGarbage", json!({}))
         .await?;
     let before = metrics(browser).await?;
-    let profiling = options.profile && page == Page::Plugboard;
+    let profiling = options.profile && page.is_plugboard();
     if profiling {
         browser.cdp("Profiler.enable", json!({})).await?;
         browser
@@ -552,13 +570,15 @@ async fn run_one(
         browser.cdp("Profiler.start", json!({})).await?;
     }
     let cpu_before = chromium_cpu(browser.browser_pid());
-    if page == Page::Plugboard {
+    if page.is_plugboard() {
         result.wasm_before = wasm_memory(client).await?;
     }
     result.heap_before = before.get("JSHeapUsedSize");
     result.nodes_before = before.get("Nodes");
     let (sentinel, counted_target) = match page {
-        Page::Plugboard => (Value::String(format!("state-{SENTINEL}-1")), Value::Null),
+        Page::Plugboard | Page::Explorer => {
+            (Value::String(format!("state-{SENTINEL}-1")), Value::Null)
+        }
         _ => (Value::Null, json!(options.messages + 1)),
     };
     let offset = client
@@ -661,7 +681,7 @@ async fn run_one(
         ));
         println!("{}", text.lines().take(30).collect::<Vec<_>>().join("\n"));
     }
-    if page == Page::Plugboard {
+    if page.is_plugboard() {
         result.wasm_after = wasm_memory(client).await?;
     }
     // What the page holds after the flood, its garbage collected.
@@ -724,7 +744,7 @@ async fn run_one(
         result.msgs_per_s = Some(n / elapsed * 1e3);
     }
     if let (Some(first), Some(last)) = (final_status[2].as_f64(), final_status[3].as_f64()) {
-        if page != Page::Plugboard && last > first {
+        if !page.is_plugboard() && last > first {
             result.page_msgs_per_s = Some(n / (last - first) * 1e3);
         }
     }
@@ -807,6 +827,23 @@ pub(super) async fn connect_plugboard(
         "Plugboard to subscribe",
         "const s = document.querySelector('[data-testid=\"connection-status\"]'); \
          return !!s && s.dataset.state === 'subscribed'",
+    )
+    .await
+}
+
+/// Starts the explorer's watch on `#` (its default) and waits until it
+/// watches.
+pub(super) async fn watch_everything(client: &Client) -> Result {
+    client
+        .find(Locator::Css("[data-testid='watch']"))
+        .await?
+        .click()
+        .await?;
+    wait_for(
+        client,
+        "the explorer to watch #",
+        "const s = document.querySelector('[data-testid=\"watch-summary\"]'); \
+         return !!s && s.textContent.startsWith('Watching #')",
     )
     .await
 }
