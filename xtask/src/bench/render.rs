@@ -17,7 +17,8 @@
 //! MutationObserver, the same in both pages): at 60 frames/s a page can
 //! show each plug's reading at most once a frame.
 //!
-//! **soak**: `--messages` (10 000 000) through Plugboard's live dashboard
+//! **soak**: `--messages` (10 000 000) through Plugboard's live dashboard,
+//! watching `#` with the explorer's tree and log open (issue 13, item 6),
 //! at `--rate` messages/s (readings and relay changes over `--devices`
 //! plugs); every `--sample` seconds the JS heap and DOM nodes (garbage
 //! collected first) and wasm memory. Flat means: after the warm-up (the
@@ -44,7 +45,7 @@ use serde_json::{json, Value};
 use super::ingest::{
     chromium_cpu, clock_ticks, connect_plugboard, connect_publisher, copy_dir, encode, fresh_tab,
     group, mb, median, metrics, ms, number, open_counting_page, pages, percentile, profile_summary,
-    publish, ratio, settle, wait_for, wasm_memory, Machine, WAIT,
+    publish, ratio, settle, wait_for, wasm_memory, watch_everything, Machine, WAIT,
 };
 use super::load_average;
 use crate::install;
@@ -57,7 +58,8 @@ const RENDER_USAGE: &str = "usage: cargo xtask bench render [--devices D] [--hz 
   --seconds S    the measured window (default 10)
   --warm S       the stream runs this long before the window (default 3)
   --runs R       runs per page, pages alternating; figures are medians (default 3)
-  --pages vc     v the vanilla-JS page, c Plugboard (default vc)
+  --pages vcd    v the vanilla-JS page, c Plugboard, d Plugboard watching # with the
+                 explorer's tree and log open (default vcd)
   --no-build     use dist/ as it is instead of building it with trunk --release
   --profile      a DevTools CPU profile of Plugboard in the window, by function
                  (target/bench/render-profile.txt; build dist/ with names for it)";
@@ -81,13 +83,18 @@ const SENTINEL: &str = "sentinel";
 enum Page {
     Vanilla,
     Plugboard,
+    /// Plugboard watching `#`, the explorer's tree and log open.
+    Explorer,
 }
 
 impl Page {
+    const ALL: [Self; 3] = [Self::Vanilla, Self::Plugboard, Self::Explorer];
+
     fn key(self) -> char {
         match self {
             Self::Vanilla => 'v',
             Self::Plugboard => 'c',
+            Self::Explorer => 'd',
         }
     }
 
@@ -95,6 +102,7 @@ impl Page {
         match self {
             Self::Vanilla => "(v) vanilla-JS page",
             Self::Plugboard => "(c) Plugboard",
+            Self::Explorer => "(d) Plugboard watching # (tree + log open)",
         }
     }
 }
@@ -118,7 +126,7 @@ impl RenderOptions {
             window: Duration::from_secs(10),
             warm: Duration::from_secs(3),
             runs: 3,
-            pages: vec![Page::Vanilla, Page::Plugboard],
+            pages: Page::ALL.to_vec(),
             build: true,
             profile: false,
         };
@@ -135,8 +143,7 @@ impl RenderOptions {
                 "--no-build" => o.build = false,
                 "--profile" => o.profile = true,
                 "--pages" => {
-                    let all = [Page::Vanilla, Page::Plugboard];
-                    o.pages = pages(args.next(), &all, Page::key, RENDER_USAGE)?;
+                    o.pages = pages(args.next(), &Page::ALL, Page::key, RENDER_USAGE)?;
                 }
                 "-h" | "--help" => return Err(RENDER_USAGE.into()),
                 other => return Err(format!("unknown argument {other:?}\n{RENDER_USAGE}").into()),
@@ -270,6 +277,10 @@ async fn open(
             open_counting_page(client, &url).await?;
         }
         Page::Plugboard => connect_plugboard(client, server, broker).await?,
+        Page::Explorer => {
+            connect_plugboard(client, server, broker).await?;
+            watch_everything(client).await?;
+        }
     }
     browser.cdp("Performance.enable", json!({})).await?;
     let warm_up = encode(
@@ -422,7 +433,7 @@ async fn render_one(
     })?;
     tokio::time::sleep(options.warm).await;
 
-    let profiling = options.profile && page == Page::Plugboard;
+    let profiling = options.profile && page != Page::Vanilla;
     if profiling {
         browser.cdp("Profiler.enable", json!({})).await?;
         browser
@@ -722,7 +733,7 @@ async fn soak(
         browser,
         server,
         &broker,
-        Page::Plugboard,
+        Page::Explorer,
         options.devices,
         &[SENTINEL],
     )
@@ -828,7 +839,8 @@ fn soak_report(
     let _ = writeln!(
         md,
         "## Soak: {} messages through Plugboard's dashboard ({} plugs, readings and relay \
-         changes) at {}/s, one headless Chromium\n",
+         changes) watching # with the explorer's tree and log open, at {}/s, one headless \
+         Chromium\n",
         group(sent as f64),
         group(options.devices as f64),
         group(sent as f64 / elapsed.as_secs_f64()),
