@@ -4,8 +4,10 @@
 
 mod explorer;
 mod persist;
+mod publish;
 
 pub use explorer::{ExplorerState, Watch};
+pub use publish::{draft_of, saved_of};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -115,6 +117,8 @@ pub struct AppState {
     pub ignored_devices: RwSignal<usize>,
     /// The topic explorer and message log of each connection.
     pub explorer: ExplorerState,
+    /// What the publish form sent last, newest first.
+    pub recent: RwSignal<::explorer::Recent>,
 }
 
 impl AppState {
@@ -141,6 +145,7 @@ impl AppState {
             scans: RwSignal::new(HashMap::new()),
             ignored_devices: RwSignal::new(0),
             explorer: ExplorerState::new(),
+            recent: publish::new_recent(),
         };
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));

@@ -75,6 +75,7 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
             id: id.clone(),
             layout: kept.layout,
             custom_tiles: kept.custom_tiles,
+            saved_publishes: kept.saved_publishes,
             device_topics: connections::DeviceTopics {
                 tasmota_group: tasmota_group.get_untracked().trim().to_owned(),
                 zigbee2mqtt: z2m_base.get_untracked().trim().to_owned(),

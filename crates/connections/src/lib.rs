@@ -19,6 +19,7 @@
 mod doctor;
 mod layout;
 mod profile;
+mod saved;
 mod supervisor;
 mod transport;
 
@@ -32,6 +33,10 @@ pub use crate::layout::{
 pub use crate::profile::{
     from_share_fragment, share_fragment, Profile, ProfileError, Store, Version, Will, MAX_DOCUMENT,
     MAX_PROFILES, SCHEMA,
+};
+pub use crate::saved::{
+    save_publish, SavedFormat, SavedPublish, SavedPublishError, MAX_SAVED_PAYLOAD,
+    MAX_SAVED_PUBLISHES,
 };
 pub use crate::supervisor::{
     ConnectionId, Event, SendError, Settings, Stage, Status, Subscriptions, Supervisor,

@@ -18,6 +18,7 @@ use crate::doctor::{check_url, PageContext};
 use crate::layout::{
     CustomTile, DeviceTopics, Layout, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
 };
+use crate::saved::{SavedPublish, MAX_SAVED_PUBLISHES};
 use crate::supervisor::{Settings, VersionChoice};
 
 /// The schema this version writes.
@@ -66,6 +67,8 @@ pub struct Profile {
     pub custom_tiles: Vec<CustomTile>,
     /// Device topics this installation changed from the defaults.
     pub device_topics: DeviceTopics,
+    /// Publishes saved as one-click buttons.
+    pub saved_publishes: Vec<SavedPublish>,
 }
 
 impl Default for Profile {
@@ -87,6 +90,7 @@ impl Default for Profile {
             layout: Layout::default(),
             custom_tiles: Vec::new(),
             device_topics: DeviceTopics::default(),
+            saved_publishes: Vec::new(),
         }
     }
 }
@@ -204,6 +208,16 @@ impl Profile {
         for tile in &self.custom_tiles {
             tile.check()
                 .map_err(|e| invalid(format!("custom tile \"{}\": {e}", tile.name)))?;
+        }
+        if self.saved_publishes.len() > MAX_SAVED_PUBLISHES {
+            return Err(invalid(format!(
+                "it has more than {MAX_SAVED_PUBLISHES} saved publishes"
+            )));
+        }
+        for saved in &self.saved_publishes {
+            saved
+                .check()
+                .map_err(|e| invalid(format!("saved publish \"{}\": {e}", saved.name)))?;
         }
         if self.layout.devices.len() > MAX_LAYOUT_DEVICES {
             return Err(invalid(format!(

@@ -1,8 +1,9 @@
-//! Layouts and custom tiles: arranged as the user said, kept with the
-//! profile, and through an export.
+//! Layouts, custom tiles and saved publishes: arranged as the user said,
+//! kept with the profile, and through an export.
 
 use connections::{
-    add_custom_tile, CustomTile, CustomTileError, Layout, LayoutError, Profile, Store, MAX_LABEL,
+    add_custom_tile, CustomTile, CustomTileError, Layout, LayoutError, Profile, SavedFormat,
+    SavedPublish, Store, MAX_LABEL,
 };
 
 fn keys(names: &[&str]) -> Vec<String> {
@@ -133,11 +134,23 @@ fn the_layout_and_custom_tiles_travel_with_the_profile_and_its_export() {
         payload_off: "OFF".into(),
         json_path: Some("state".into()),
     });
+    profile.saved_publishes.push(SavedPublish {
+        name: "Kettle on".into(),
+        topic: "cmnd/kettle/POWER".into(),
+        payload: "ON".into(),
+        format: SavedFormat::Text,
+        qos: 1,
+        retain: false,
+    });
     let mut store = Store::default();
     store.upsert(profile.clone()).unwrap();
     let back = Store::from_json(&store.to_json()).unwrap();
     assert_eq!(back.get("p1").unwrap().layout, profile.layout);
     assert_eq!(back.get("p1").unwrap().custom_tiles, profile.custom_tiles);
+    assert_eq!(
+        back.get("p1").unwrap().saved_publishes,
+        profile.saved_publishes
+    );
 
     let mut other = Store::default();
     let mut n = 0;
@@ -150,6 +163,7 @@ fn the_layout_and_custom_tiles_travel_with_the_profile_and_its_export() {
     let imported = &other.profiles()[0];
     assert_eq!(imported.layout, profile.layout);
     assert_eq!(imported.custom_tiles, profile.custom_tiles);
+    assert_eq!(imported.saved_publishes, profile.saved_publishes);
 }
 
 #[test]

@@ -22,7 +22,8 @@
 //! Shape: the [`TopicTree`] (with its [`TreeView`] rows and keyboard
 //! [`navigate`]), the [`MessageLog`] ring with pause and [`LogFilter`],
 //! the [`Message`] both keep, payload views ([`render`], [`human_bytes`]),
-//! and [`describe`] for MQTT 5 properties.
+//! [`describe`] for MQTT 5 properties, and the publish form's [`Draft`]
+//! (checked into a PUBLISH by [`Draft::build`]) with its [`Recent`] list.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ mod nav;
 mod pacer;
 mod payload;
 mod props;
+mod publish;
 mod tree;
 
 pub use crate::filter::{FilterError, TopicFilter};
@@ -43,4 +45,7 @@ pub use crate::nav::{navigate, Expansion, Key, Navigation};
 pub use crate::pacer::RefreshPacer;
 pub use crate::payload::{human_bytes, render, PayloadView, Rendered};
 pub use crate::props::describe;
+pub use crate::publish::{
+    check_topic, Draft, DraftError, PayloadFormat, Recent, TopicError, MAX_PAYLOAD,
+};
 pub use crate::tree::{Node, Row, Rows, TopicTree, TreeLimits, TreeView};

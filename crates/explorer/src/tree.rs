@@ -299,6 +299,20 @@ impl TopicTree {
         }
     }
 
+    /// Records that `topic`'s retained message is gone without a message
+    /// saying so: a client that cleared it learns it from its own publish,
+    /// since brokers pass the clearing message on to subscribers without
+    /// its retain flag (unless they asked for it as published). Counts
+    /// nothing; false if `topic` is not stored.
+    pub fn forget_retained(&mut self, topic: &str) -> bool {
+        let Some(&id) = self.by_topic.get(topic) else {
+            return false;
+        };
+        self.nodes[id as usize].retained = false;
+        self.generation += 1;
+        true
+    }
+
     /// Forgets every topic and message, and the dropped counts.
     pub fn clear(&mut self) {
         let generation = self.generation + 1;
@@ -802,6 +816,14 @@ mod tests {
         assert!(tree.retained_topics(Some("nope")).is_empty());
         let row = &tree.rows(&expanded(&["a"]), 10).rows[2];
         assert_eq!((row.path.as_str(), row.retained), ("a/c", true));
+
+        // Cleared by this client: the marker goes, the counts stay.
+        let generation = tree.generation();
+        assert!(tree.forget_retained("a/c"));
+        assert!(!tree.node("a/c").unwrap().retained());
+        assert_eq!(tree.node("a/c").unwrap().messages(), 1);
+        assert!(tree.generation() > generation);
+        assert!(!tree.forget_retained("nope"));
     }
 
     #[test]

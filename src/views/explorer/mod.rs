@@ -4,6 +4,7 @@
 
 mod log;
 mod payload;
+mod publish;
 mod tree;
 
 use devices::ConnectionId;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 use crate::store::use_app_state;
 use log::MessageLogView;
 use payload::MessageBody;
+use publish::PublishForm;
 use tree::TopicTreeView;
 
 /// The explorer of the focused connection.
@@ -89,6 +91,7 @@ fn Watching(connection: ConnectionId) -> impl IntoView {
             })}
         </form>
         {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="watch-error">{e}</p> })}
+        <PublishForm connection />
         {move || watching.get().then(|| view! {
             <div class="explorer-panes">
                 <TopicTreeView connection selected />
@@ -99,7 +102,9 @@ fn Watching(connection: ConnectionId) -> impl IntoView {
     }
 }
 
-/// The topic opened in the tree: its last message and how many came.
+/// The topic opened in the tree: its last message and how many came, and
+/// clearing the retained messages there and below (after a confirm that
+/// says how many).
 #[component]
 fn TopicDetail(connection: ConnectionId, selected: RwSignal<Option<String>>) -> impl IntoView {
     let state = use_app_state();
@@ -121,6 +126,34 @@ fn TopicDetail(connection: ConnectionId, selected: RwSignal<Option<String>>) -> 
             .flatten()
     });
     let body = Memo::new(move |_| last.with(|l| l.as_ref().and_then(|(_, _, _, m)| m.clone())));
+    let retained_below = Memo::new(move |_| {
+        state.explorer.tick.track();
+        let topic = selected.get()?;
+        Some(state.retained_under(connection, Some(&topic)))
+    });
+    // The topics a confirm is asked for; cleared when the selection moves.
+    let confirming = RwSignal::new(None::<Vec<String>>);
+    let outcome = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| {
+        selected.track();
+        confirming.set(None);
+        outcome.set(None);
+    });
+    let clear = move |topics: Vec<String>| {
+        confirming.set(None);
+        let n = topics.len();
+        outcome.set(Some(
+            state
+                .clear_retained_topics(connection, &topics)
+                .map(|sent| {
+                    format!(
+                        "Cleared {sent} retained message{}.",
+                        if sent == 1 { "" } else { "s" }
+                    )
+                })
+                .map_err(|e| format!("{e} ({n} to clear)")),
+        ));
+    };
     view! {
         <div class="detail-pane" data-testid="topic-detail">
             {move || match last.get() {
@@ -128,11 +161,51 @@ fn TopicDetail(connection: ConnectionId, selected: RwSignal<Option<String>>) -> 
                 Some((topic, count, retained, _)) => view! {
                     <h3 data-testid="detail-topic">{topic}</h3>
                     <p class="info">
-                        {format!("{count} messages")}
+                        {if count == 1 { "1 message".to_owned() } else { format!("{count} messages") }}
                         {retained.then_some(" · retained")}
                     </p>
                 }.into_any(),
             }}
+            {move || {
+                let topics = retained_below.get().unwrap_or_default();
+                if topics.is_empty() || confirming.with(Option::is_some) {
+                    return None;
+                }
+                let n = topics.len();
+                let text = if n == 1 && topics[0] == selected.get().unwrap_or_default() {
+                    "Clear its retained message…".to_owned()
+                } else {
+                    format!("Clear {n} retained message{} here and below…", if n == 1 { "" } else { "s" })
+                };
+                Some(view! {
+                    <button type="button" class="danger" data-testid="clear-retained"
+                        on:click=move |_| confirming.set(Some(topics.clone()))>{text}</button>
+                })
+            }}
+            {move || confirming.get().map(|topics| {
+                let n = topics.len();
+                let shown: Vec<String> = topics.iter().take(5).cloned().collect();
+                let more = n.saturating_sub(shown.len());
+                view! {
+                    <div class="confirm" role="alertdialog" aria-label="Clear retained messages" data-testid="clear-confirm">
+                        <p>{format!(
+                            "Publish an empty retained message to {n} topic{}? The broker then forgets {}.",
+                            if n == 1 { "" } else { "s" },
+                            if n == 1 { "its retained message" } else { "their retained messages" }
+                        )}</p>
+                        <ul>{shown.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul>
+                        {(more > 0).then(|| view! { <p class="info">{format!("and {more} more")}</p> })}
+                        <button type="button" class="danger" data-testid="clear-yes"
+                            on:click=move |_| clear(topics.clone())>{format!("Clear {n}")}</button>
+                        <button type="button" data-testid="clear-no"
+                            on:click=move |_| confirming.set(None)>"Cancel"</button>
+                    </div>
+                }
+            })}
+            {move || outcome.get().map(|r| match r {
+                Ok(text) => view! { <p class="info" aria-live="polite" data-testid="clear-result">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert" data-testid="clear-result">{text}</p> }.into_any(),
+            })}
             {move || body.get().map(|message| view! { <MessageBody message /> })}
         </div>
     }

@@ -13,6 +13,15 @@ use crate::store::use_app_state;
 /// Rows drawn at most; the rest are counted.
 const MAX_ROWS: usize = 400;
 
+/// `1 msg`, `2 msgs`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// An element id for a row: topics may hold any character.
 fn row_id(path: &str) -> String {
     let hash = path.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -149,9 +158,9 @@ pub(super) fn TopicTreeView(
                         });
                         let name = if row.name.is_empty() { "(empty)".to_owned() } else { row.name.clone() };
                         let count = if row.has_children {
-                            format!("{} topics · {} msgs", row.topics, row.subtree_messages)
+                            format!("{} · {}", plural(row.topics, "topic"), plural(row.subtree_messages, "msg"))
                         } else {
-                            format!("{} msgs", row.messages)
+                            plural(row.messages, "msg")
                         };
                         view! {
                             <div class="row" role="treeitem" id=row_id(&path)

@@ -16,4 +16,5 @@ mod ecosystems;
 mod explorer;
 mod hosting;
 mod profiles;
+mod publish;
 mod tls;
