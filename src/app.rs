@@ -8,7 +8,8 @@ use crate::store::{
     name_from_url, new_profile_id, provide_app_state, random_client_id, AppState, LinkOffer,
 };
 use crate::views::{
-    ConnectPanel, DashboardView, ExplorerView, NetioFlexGenerator, ProfilesPanel, StatusBadge,
+    CommandLog, ConnectPanel, DashboardView, ExplorerView, NetioFlexGenerator, ProfilesPanel,
+    StatusBadge,
 };
 
 /// The whole app.
@@ -27,6 +28,7 @@ pub fn App() -> impl IntoView {
             <ConnectPanel />
             <DashboardView />
             <ExplorerView />
+            <CommandLog />
             <NetioFlexGenerator />
         </main>
     }

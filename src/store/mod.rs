@@ -2,6 +2,7 @@
 //! use, the device model of each, and one signal per tile so one message
 //! re-renders one tile.
 
+mod audit;
 mod explorer;
 mod persist;
 mod publish;
@@ -119,11 +120,16 @@ pub struct AppState {
     pub explorer: ExplorerState,
     /// What the publish form sent last, newest first.
     pub recent: RwSignal<::explorer::Recent>,
+    /// Every command the page published, and what came of it.
+    pub audit: RwSignal<::explorer::AuditLog>,
+    /// Logged device commands waiting for their outlet's confirmation.
+    audit_waiting: StoredValue<Vec<(u64, DeviceKey, u8)>>,
 }
 
 impl AppState {
     fn new() -> Self {
         let (store, problem) = persist::load();
+        let (audit_log, audit_problem) = audit::load();
         let state = Self {
             profiles: RwSignal::new(store.profiles().to_vec()),
             statuses: RwSignal::new(HashMap::new()),
@@ -131,7 +137,7 @@ impl AppState {
             conn: RwSignal::new(Status::Idle),
             editing: RwSignal::new(None),
             link_offer: RwSignal::new(None),
-            notice: RwSignal::new(problem),
+            notice: RwSignal::new(problem.or(audit_problem)),
             device_keys: RwSignal::new(Vec::new()),
             store: StoredValue::new(store),
             ids: StoredValue::new(Vec::new()),
@@ -146,6 +152,8 @@ impl AppState {
             ignored_devices: RwSignal::new(0),
             explorer: ExplorerState::new(),
             recent: publish::new_recent(),
+            audit: RwSignal::new(audit_log),
+            audit_waiting: StoredValue::new(Vec::new()),
         };
         let connections = Connections::new(move |event| state.on_event(event));
         state.connections.set_value(Some(connections));
@@ -159,6 +167,7 @@ impl AppState {
                     tile.clock.set(now);
                 }
             });
+            state.settle_audit();
         })
         .forget();
         state
@@ -387,7 +396,18 @@ impl AppState {
             .dashboards
             .with_value(|all| all.get(&key.connection)?.clear_retained(key, topic));
         if let Some(request) = request {
-            if let Err(message) = self.send(key.connection, vec![request]) {
+            let sent = self.send(key.connection, vec![request.clone()]);
+            let outcome = match &sent {
+                Ok(()) => ::explorer::Outcome::Sent,
+                Err(why) => ::explorer::Outcome::Failed(why.clone()),
+            };
+            self.audit(
+                key.connection,
+                "clear a retained command",
+                &request,
+                outcome,
+            );
+            if let Err(message) = sent {
                 self.notice
                     .set(Some(format!("Could not clear {topic}: {message}.")));
             }
@@ -444,7 +464,26 @@ impl AppState {
                 })
                 .flatten()
                 .unwrap_or_default();
-            if let Err(message) = self.send(connection, requests) {
+            let sent = self.send(connection, requests.clone());
+            if let [(key, index)] = &outlets[..] {
+                self.audit_outlet(
+                    key,
+                    *index,
+                    action,
+                    &requests,
+                    sent.as_ref().map(|_| ()).map_err(String::as_str),
+                );
+            } else {
+                let origin = format!("{} ({} outlets)", audit::action_name(action), outlets.len());
+                for request in &requests {
+                    let outcome = match &sent {
+                        Ok(()) => ::explorer::Outcome::Sent,
+                        Err(why) => ::explorer::Outcome::Failed(why.clone()),
+                    };
+                    self.audit(connection, &origin, request, outcome);
+                }
+            }
+            if let Err(message) = sent {
                 // Not sent (e.g. while reconnecting): say so on the tile now
                 // rather than wait for the confirmation timeout.
                 let message = format!("not sent: {message}");

@@ -2,8 +2,8 @@
 //! buttons saved with a profile, and clearing retained messages.
 
 use connections::{save_publish, SavedFormat, SavedPublish, Status};
-use devices::ConnectionId;
-use explorer::{human_bytes, Draft, PayloadFormat, Recent};
+use devices::{ConnectionId, PublishRequest};
+use explorer::{human_bytes, Draft, Outcome, PayloadFormat, Recent};
 use leptos::prelude::*;
 use mqtt_client::{Protocol, Publish, QoS};
 
@@ -60,9 +60,14 @@ impl AppState {
         })
     }
 
-    /// Publishes what the form says on `connection`; says what was sent,
-    /// or why not.
-    pub fn publish_draft(self, connection: ConnectionId, draft: &Draft) -> Result<String, String> {
+    /// Publishes what the form (or a saved button: `origin`) says on
+    /// `connection`; says what was sent, or why not.
+    pub fn publish_draft(
+        self,
+        connection: ConnectionId,
+        draft: &Draft,
+        origin: &str,
+    ) -> Result<String, String> {
         let mqtt5 = self
             .speaks_mqtt5(connection)
             .ok_or("Not published: not connected to the broker.")?;
@@ -73,16 +78,34 @@ impl AppState {
             publish.topic,
             if publish.retain { ", retained" } else { "" }
         );
-        self.publish_raw(connection, publish)?;
+        self.publish_logged(connection, publish, origin)?;
         self.recent.update(|recent| recent.push(draft.clone()));
         Ok(summary)
     }
 
-    fn publish_raw(self, connection: ConnectionId, publish: Publish) -> Result<(), String> {
-        self.with_connections(|c| c.publish(connections::ConnectionId(connection.0), publish))
-            .ok_or_else(|| "Not published: not connected to the broker.".to_owned())?
-            .map(|_| ())
-            .map_err(|err| format!("Not published: {err}."))
+    /// Publishes and records it in the audit log.
+    fn publish_logged(
+        self,
+        connection: ConnectionId,
+        publish: Publish,
+        origin: &str,
+    ) -> Result<(), String> {
+        let request = PublishRequest {
+            topic: publish.topic.clone(),
+            payload: publish.payload.to_vec(),
+            qos: publish.qos,
+            retain: publish.retain,
+        };
+        let result = self
+            .with_connections(|c| c.publish(connections::ConnectionId(connection.0), publish))
+            .ok_or_else(|| "not connected to the broker".to_owned())
+            .and_then(|r| r.map(|_| ()).map_err(|err| err.to_string()));
+        let outcome = match &result {
+            Ok(()) => Outcome::Sent,
+            Err(why) => Outcome::Failed(why.clone()),
+        };
+        self.audit(connection, origin, &request, outcome);
+        result.map_err(|why| format!("Not published: {why}."))
     }
 
     /// The buttons saved with `connection`'s profile.
@@ -155,7 +178,7 @@ impl AppState {
         for topic in topics {
             let mut publish = Publish::new(topic.clone(), Vec::new());
             publish.retain = true;
-            self.publish_raw(connection, publish)?;
+            self.publish_logged(connection, publish, "clear retained")?;
             // The broker passes the clearing on without its retain flag to
             // subscribers that did not ask for it as published: mark it here.
             self.explorer

@@ -1,5 +1,6 @@
 //! The views, one component per file.
 
+mod commands;
 mod connect;
 mod dashboard;
 mod explorer;
@@ -7,6 +8,7 @@ mod netio_flex;
 mod profiles;
 mod status;
 
+pub use commands::CommandLog;
 pub use connect::ConnectPanel;
 pub use dashboard::DashboardView;
 pub use explorer::ExplorerView;

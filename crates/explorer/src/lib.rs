@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod filter;
 mod json;
 mod log;
@@ -38,6 +39,7 @@ mod props;
 mod publish;
 mod tree;
 
+pub use crate::audit::{AuditEntry, AuditLog, Outcome};
 pub use crate::filter::{FilterError, TopicFilter};
 pub use crate::log::{Entry, LogFilter, LogLimits, LogView, MessageLog};
 pub use crate::message::Message;

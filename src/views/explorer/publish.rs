@@ -53,12 +53,12 @@ pub(super) fn PublishForm(connection: ConnectionId) -> impl IntoView {
     let result = RwSignal::new(None::<Result<String, String>>);
     let save_name = RwSignal::new(String::new());
     let properties_open = RwSignal::new(false);
-    let publish = move |d: Draft| {
-        result.set(Some(state.publish_draft(connection, &d)));
+    let publish = move |d: Draft, origin: &str| {
+        result.set(Some(state.publish_draft(connection, &d, origin)));
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        publish(draft.get_untracked());
+        publish(draft.get_untracked(), "publish form");
     };
     let save = move |_| {
         let name = save_name.get_untracked();
@@ -100,7 +100,7 @@ pub(super) fn PublishForm(connection: ConnectionId) -> impl IntoView {
                                 <span class="saved-button">
                                     <button type="button" data-testid=format!("saved-{name}")
                                         title=format!("Publish to {}", button.topic)
-                                        on:click=move |_| publish(draft_of(&button))>{name.clone()}</button>
+                                        on:click=move |_| publish(draft_of(&button), &format!("button {}", button.name))>{name.clone()}</button>
                                     <button type="button" class="remove" data-testid=format!("remove-saved-{name}")
                                         aria-label=format!("Remove the button {name}")
                                         on:click=move |_| state.remove_button(connection, &remove_name)>"×"</button>

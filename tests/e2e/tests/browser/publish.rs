@@ -371,3 +371,88 @@ async fn retained_messages_are_cleared_for_a_topic_and_for_a_subtree() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_command_log_records_a_confirmed_toggle_and_a_publish_and_exports_them() {
+    with_browser("command_log", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let _devsim = e2e::Devsim::start(broker.tcp_port, &["plug1"])?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-audit").await?;
+        wait_for_state(browser, "state-plug1-1", "OFF").await?;
+        browser.click("toggle-plug1-1").await?;
+        wait_for_state(browser, "state-plug1-1", "ON").await?;
+        open_publish_form(browser).await?;
+        browser.type_into("publish-topic", "notes/hello").await?;
+        browser.type_into("publish-payload", "hi").await?;
+        browser.click("publish").await?;
+
+        browser.click("command-log-open").await?;
+        let rows = async || -> Result<Vec<(String, String, String, String)>> {
+            let origins = texts(browser, "command-origin").await?;
+            let topics = texts(browser, "command-topic").await?;
+            let payloads = texts(browser, "command-payload").await?;
+            let outcomes = texts(browser, "command-outcome").await?;
+            Ok(origins
+                .into_iter()
+                .zip(topics)
+                .zip(payloads)
+                .zip(outcomes)
+                .map(|(((a, b), c), d)| (a, b, c, d))
+                .collect())
+        };
+        let expected = vec![
+            (
+                "publish form".to_owned(),
+                "notes/hello".to_owned(),
+                "hi".to_owned(),
+                "sent".to_owned(),
+            ),
+            (
+                "switch on".to_owned(),
+                "cmnd/plug1/POWER".to_owned(),
+                "ON".to_owned(),
+                "confirmed ON".to_owned(),
+            ),
+        ];
+        wait_until(
+            browser,
+            "the toggle confirmed in the command log",
+            || async { Ok(rows().await? == expected) },
+        )
+        .await?;
+
+        // Kept in the browser: there after a reload, and exported as CSV.
+        browser.client.refresh().await?;
+        open_page(browser, &server).await?;
+        browser.click("command-log-open").await?;
+        wait_until(browser, "the log after a reload", || async {
+            Ok(rows().await? == expected)
+        })
+        .await?;
+        browser.click("command-export").await?;
+        let csv = js(
+            browser,
+            "return document.querySelector('[data-testid=command-csv]').value",
+        )
+        .await?;
+        let csv = csv.as_str().unwrap_or_default();
+        // (A textarea's value has its line breaks as LF; the file has CRLF.)
+        let lines: Vec<&str> = csv.lines().collect();
+        let broker_name = broker
+            .ws_url()
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .to_owned();
+        if lines[0] != "time,broker,origin,topic,payload,qos,retain,outcome"
+            || !lines[1].ends_with(&format!(
+                ",{broker_name},switch on,cmnd/plug1/POWER,ON,0,false,confirmed ON"
+            ))
+            || !lines[2].ends_with(",publish form,notes/hello,hi,0,false,sent")
+        {
+            return Err(format!("the CSV: {csv:?}").into());
+        }
+        Ok(())
+    })
+    .await;
+}
