@@ -9,7 +9,7 @@ use crate::store::{
 };
 use crate::views::{
     CommandLog, ConnectPanel, DashboardView, ExplorerView, NetioFlexGenerator, ProfilesPanel,
-    StatusBadge,
+    StatusBadge, ThemeToggle,
 };
 
 /// The whole app.
@@ -21,9 +21,13 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="top">
             <h1>"Plugboard"</h1>
-            <StatusBadge />
+            <div class="header-end">
+                <ThemeToggle />
+                <StatusBadge />
+            </div>
         </header>
-        <main>
+        // Connected, the tiles come first and the saved connections after.
+        <main class:connected=move || matches!(state.conn.get(), connections::Status::Connected { .. })>
             <ProfilesPanel />
             <ConnectPanel />
             <DashboardView />

@@ -235,13 +235,48 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
             _ => None,
         }
     };
+    // Once this form's connection comes up, the form folds into one line
+    // (the dashboard is the page); it opens again on "Connection settings",
+    // and by itself when the connection ends.
+    let folded = RwSignal::new(false);
+    Effect::new(move |was_up: Option<bool>| {
+        let status = status();
+        let up = matches!(status, Status::Connected { .. });
+        if up && was_up == Some(false) {
+            folded.set(true);
+        }
+        if matches!(status, Status::Idle | Status::Failed(_)) {
+            folded.set(false);
+        }
+        up
+    });
+    let bar = move || {
+        folded.get().then(|| {
+            let address = url.get_untracked().trim().to_owned();
+            let title = match name.get_untracked().trim() {
+                "" => name_from_url(&address),
+                n => n.to_owned(),
+            };
+            view! {
+                <div class="bar" data-testid="connection-bar">
+                    <span class="dot" aria-hidden="true"></span>
+                    <strong class="name">{title}</strong>
+                    <span class="url">{address}</span>
+                    <button type="button" class="settings" data-testid="edit-connection"
+                        aria-expanded="false"
+                        on:click=move |_| folded.set(false)>"Settings"</button>
+                </div>
+            }
+        })
+    };
     let version_value = move || match version.get() {
         VersionChoice::Auto => "auto",
         VersionChoice::V5 => "5",
         VersionChoice::V311 => "3.1.1",
     };
     view! {
-        <form class="connect" on:submit=on_submit>
+        <form class="connect" class:folded=move || folded.get() on:submit=on_submit>
+            {bar}
             <label>
                 "Name"
                 <input type="text" data-testid="profile-name" placeholder="host:port"

@@ -7,6 +7,7 @@ mod explorer;
 mod netio_flex;
 mod profiles;
 mod status;
+mod theme;
 
 pub use commands::CommandLog;
 pub use connect::ConnectPanel;
@@ -15,3 +16,4 @@ pub use explorer::ExplorerView;
 pub use netio_flex::NetioFlexGenerator;
 pub use profiles::ProfilesPanel;
 pub use status::StatusBadge;
+pub use theme::ThemeToggle;

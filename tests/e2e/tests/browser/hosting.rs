@@ -221,6 +221,10 @@ async fn markup_in_topics_names_and_configs_shows_as_text() {
         // The explorer shows every topic and payload: in the log, and in
         // the tree's previews.
         browser.click("watch").await?;
+        wait_until(browser, "the explorer's panes", || async {
+            Ok(!texts(browser, "tree-filter").await?.is_empty())
+        })
+        .await?;
         // Filtered, the tree shows the matching topics opened.
         browser.type_into("tree-filter", "xss").await?;
 

@@ -15,6 +15,7 @@ mod doctor;
 mod ecosystems;
 mod explorer;
 mod hosting;
+mod look;
 mod profiles;
 mod publish;
 mod tls;

@@ -205,6 +205,8 @@ async fn two_brokers_at_once_a_plug_on_each_both_toggled() {
         fill_form(browser, "A", &a.ws_url(), "e2e-two-a").await?;
         browser.click("connect").await?;
         wait_for_profile_state(browser, "A", "subscribed").await?;
+        // Connected, the form is folded into one line: open it.
+        browser.click("edit-connection").await?;
         fill_form(browser, "B", &b.ws_url(), "e2e-two-b").await?;
         browser.click("connect").await?;
         wait_for_profile_state(browser, "B", "subscribed").await?;
