@@ -6,9 +6,11 @@ mod audit;
 mod explorer;
 mod persist;
 mod publish;
+mod subscriptions;
 
 pub use explorer::{ExplorerState, Watch};
 pub use publish::{draft_of, saved_of};
+pub use subscriptions::{qos_from, Owner, SubscriptionRow};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -117,6 +117,19 @@ impl Connections {
         run(&self.0, |s, now| s.subscribe_more(id, now, filters));
     }
 
+    /// Every filter `id` wants: whether the broker is asked for it (not
+    /// when another covers it), and its refusal if the broker refused it.
+    pub fn subscriptions(
+        &self,
+        id: ConnectionId,
+    ) -> Vec<(SubscribeFilter, bool, Option<connections::ReasonCode>)> {
+        self.0
+            .supervisor
+            .try_borrow()
+            .map(|s| s.subscriptions(id))
+            .unwrap_or_default()
+    }
+
     /// Removes filters from `id` (now if connected, else at the next
     /// connect).
     pub fn unsubscribe(&self, id: ConnectionId, filters: &[String]) {

@@ -304,6 +304,32 @@ impl<T: Transport> Supervisor<T> {
         self.connections.get(&id).map(|c| &c.status)
     }
 
+    /// Every filter `id` wants, with whether the broker is asked for it
+    /// (`false`: another filter covers it) and the broker's refusal, if it
+    /// refused it.
+    pub fn subscriptions(
+        &self,
+        id: ConnectionId,
+    ) -> Vec<(SubscribeFilter, bool, Option<ReasonCode>)> {
+        let Some(conn) = self.connections.get(&id) else {
+            return Vec::new();
+        };
+        let sent = conn.sent_subscriptions();
+        conn.settings
+            .subscriptions
+            .iter()
+            .map(|f| {
+                let asked = sent.iter().any(|s| s.filter == f.filter);
+                let refused = conn
+                    .refused
+                    .iter()
+                    .find(|(r, _)| *r == f.filter)
+                    .map(|(_, code)| *code);
+                (f.clone(), asked, refused)
+            })
+            .collect()
+    }
+
     /// Whether `id` may publish now (see [`Status::is_ready`]).
     pub fn is_ready(&self, id: ConnectionId) -> bool {
         self.status(id).is_some_and(Status::is_ready)
@@ -861,7 +887,8 @@ impl Connection {
     }
 
     /// The filters the broker is asked for: every subscription no other
-    /// one covers (with at least its QoS).
+    /// one covers (with at least its QoS). MQTT 3.1.1 has no subscription
+    /// options: there they are left out rather than refused.
     fn sent_subscriptions(&self) -> Vec<SubscribeFilter> {
         let all = &self.settings.subscriptions;
         all.iter()
@@ -871,7 +898,10 @@ impl Connection {
                     j != *i && outer.qos >= inner.qos && covers(&outer.filter, &inner.filter)
                 })
             })
-            .map(|(_, f)| f.clone())
+            .map(|(_, f)| match self.protocol {
+                Protocol::V5 => f.clone(),
+                _ => SubscribeFilter::new(f.filter.clone(), f.qos),
+            })
             .collect()
     }
 

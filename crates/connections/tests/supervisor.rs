@@ -998,3 +998,46 @@ fn the_first_subscribe_leaves_out_covered_filters() {
     bed.accept(link, false);
     assert_eq!(subscription_changes(&bed.sent()), ["+# alarm/+"]);
 }
+
+/// Subscription options are MQTT 5's: on a 3.1.1 connection the filter is
+/// subscribed without them (the codec refuses to write them there).
+#[test]
+fn options_are_left_out_on_3_1_1_and_the_list_says_what_is_asked() {
+    let mut bed = Bed::new();
+    let link = bed.ready(A);
+    let mut filter = SubscribeFilter::new("alarm/#", QoS::AtLeastOnce);
+    filter.no_local = true;
+    filter.retain_as_published = true;
+    bed.sup.subscribe_more(A, bed.now, vec![filter]);
+    let sent = bed.sent();
+    let [Packet::Subscribe(sub)] = &sent[..] else {
+        panic!("expected one SUBSCRIBE: {sent:?}");
+    };
+    assert_eq!(sub.filters[0].filter, "alarm/#");
+    assert_eq!(sub.filters[0].qos, QoS::AtLeastOnce);
+    assert!(!sub.filters[0].no_local && !sub.filters[0].retain_as_published);
+    bed.answer(
+        link,
+        SubAck {
+            packet_id: sub.packet_id,
+            properties: Properties::default(),
+            reason_codes: vec![ReasonCode::UNSPECIFIED_ERROR],
+        },
+    );
+    bed.sup
+        .subscribe_more(A, bed.now, vec![SubscribeFilter::new("#", QoS::AtMostOnce)]);
+    let list = bed.sup.subscriptions(A);
+    let find = |name: &str| {
+        list.iter()
+            .find(|(f, _, _)| f.filter == name)
+            .cloned()
+            .unwrap()
+    };
+    let (_, asked, refused) = find("alarm/#");
+    assert!(asked, "QoS 1 is not covered by # at QoS 0");
+    assert_eq!(refused, Some(ReasonCode::UNSPECIFIED_ERROR));
+    let (_, asked, refused) = find("tele/+/LWT");
+    assert!(!asked, "covered by #");
+    assert_eq!(refused, None);
+    assert!(bed.sup.subscriptions(B).is_empty());
+}

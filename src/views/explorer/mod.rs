@@ -5,6 +5,7 @@
 mod log;
 mod payload;
 mod publish;
+mod subscriptions;
 mod tree;
 
 use devices::ConnectionId;
@@ -15,6 +16,7 @@ use crate::store::use_app_state;
 use log::MessageLogView;
 use payload::MessageBody;
 use publish::PublishForm;
+use subscriptions::SubscriptionsPanel;
 use tree::TopicTreeView;
 
 /// The explorer of the focused connection.
@@ -92,6 +94,7 @@ fn Watching(connection: ConnectionId) -> impl IntoView {
         </form>
         {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="watch-error">{e}</p> })}
         <PublishForm connection />
+        <SubscriptionsPanel connection />
         {move || watching.get().then(|| view! {
             <div class="explorer-panes">
                 <TopicTreeView connection selected />

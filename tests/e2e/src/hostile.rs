@@ -31,6 +31,9 @@ pub enum Mode {
     Silent,
     /// Refuses the second filter of every SUBSCRIBE (0x80, or 0x87 in MQTT 5).
     RefuseSecondFilter,
+    /// Refuses every filter that starts with `secret/` (0x80, or 0x87 in
+    /// MQTT 5), and grants the rest.
+    RefuseSecret,
     /// After the SUBACK, ends the session with a DISCONNECT: MQTT 5 reason
     /// 0x98 "administrative action" and reason string "maintenance window".
     Disconnect,
@@ -156,6 +159,16 @@ fn serve(
                 }
                 8 => {
                     let mut ack = suback(body, v5);
+                    if mode == Mode::RefuseSecret {
+                        let codes = if v5 { 5 } else { 4 };
+                        for (i, filter) in filters(body, v5).iter().enumerate() {
+                            if filter.starts_with(b"secret/") {
+                                if let Some(code) = ack.get_mut(codes + i) {
+                                    *code = if v5 { 0x87 } else { 0x80 };
+                                }
+                            }
+                        }
+                    }
                     if mode == Mode::RefuseSecondFilter {
                         let codes = if v5 { 5 } else { 4 };
                         if let Some(code) = ack.get_mut(codes + 1) {
@@ -209,6 +222,21 @@ fn packet(bytes: &[u8]) -> Option<(u8, &[u8], usize)> {
 }
 
 /// Grants every filter of a SUBSCRIBE at QoS 0.
+/// The filters of a SUBSCRIBE's body.
+fn filters(body: &[u8], v5: bool) -> Vec<Vec<u8>> {
+    let mut at = 2;
+    if v5 {
+        at += 1 + usize::from(body.get(2).copied().unwrap_or(0));
+    }
+    let mut found = Vec::new();
+    while at + 2 <= body.len() {
+        let len = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+        found.push(body.get(at + 2..at + 2 + len).unwrap_or_default().to_vec());
+        at += 2 + len + 1;
+    }
+    found
+}
+
 fn suback(body: &[u8], v5: bool) -> Vec<u8> {
     let mut at = 2;
     if v5 {

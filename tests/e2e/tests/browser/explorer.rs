@@ -257,3 +257,103 @@ async fn a_device_message_is_logged_once_while_devices_subscribe_too() {
     })
     .await;
 }
+
+async fn open_subscriptions(browser: &Browser) -> Result {
+    browser.click("subscriptions-open").await?;
+    wait_until(browser, "the subscribe form", || async {
+        Ok(!texts(browser, "subscribe").await?.is_empty())
+    })
+    .await
+}
+
+async fn add_subscription(browser: &Browser, filter: &str) -> Result {
+    browser.type_into("subscribe-filter", filter).await?;
+    browser.click("subscribe").await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn subscriptions_are_listed_added_with_options_covered_and_removed() {
+    with_browser("subscriptions", async |browser, dir| {
+        let broker = Mosquitto::start(&dir.join("mosquitto"))?;
+        let server = StaticServer::start(&dist(), 0)?;
+        connect_with_form(browser, &server, &broker, "e2e-subs").await?;
+        open_subscriptions(browser).await?;
+        // The devices' filters are there, subscribed.
+        wait_until(browser, "the Tasmota filter, subscribed", || async {
+            Ok(texts(browser, "subscription-state-tele/+/LWT").await? == ["subscribed"])
+        })
+        .await?;
+
+        // Yours, with MQTT 5 options.
+        browser.click("subscribe-no-local").await?;
+        browser.click("subscribe-as-published").await?;
+        add_subscription(browser, "notes/#").await?;
+        wait_until(browser, "notes/# subscribed", || async {
+            Ok(texts(browser, "subscription-state-notes/#").await? == ["subscribed"])
+        })
+        .await?;
+        let row = browser.text("subscription-notes/#").await?;
+        if !row.contains("you") || !row.contains("no local") || !row.contains("retain as published")
+        {
+            return Err(format!("the row reads {row:?}").into());
+        }
+        // A broken filter is refused with the rule.
+        add_subscription(browser, "a/#/b").await?;
+        wait_until(browser, "the refusal", || async {
+            Ok(browser
+                .text("subscribe-error")
+                .await?
+                .contains("last level"))
+        })
+        .await?;
+
+        // Watching # covers the rest.
+        browser.click("watch").await?;
+        wait_until(browser, "the device filters covered by #", || async {
+            Ok(texts(browser, "subscription-state-tele/+/LWT").await?
+                == ["covered by another filter"]
+                && texts(browser, "subscription-state-#").await? == ["subscribed"])
+        })
+        .await?;
+
+        // Removed: gone from the list, and from the profile.
+        browser.click("unsubscribe-notes/#").await?;
+        wait_until(browser, "notes/# gone", || async {
+            Ok(texts(browser, "subscription-notes/#").await?.is_empty())
+        })
+        .await?;
+        let stored = js(browser, "return localStorage.getItem('plugboard.profiles')").await?;
+        if stored.as_str().unwrap_or_default().contains("notes/#") {
+            return Err("the removed filter is still in the profile".into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_refused_subscription_is_shown_on_its_filter_with_the_reason() {
+    with_browser("subscription_refused", async |browser, _dir| {
+        let broker = e2e::HostileBroker::start(e2e::HostileMode::RefuseSecret)?;
+        let server = StaticServer::start(&dist(), 0)?;
+        open_for(browser, &server, &broker.ws_url()).await?;
+        wait_for_connection(browser, "subscribed").await?;
+        open_subscriptions(browser).await?;
+        add_subscription(browser, "secret/#").await?;
+        wait_until(browser, "the refusal on its row", || async {
+            let state = texts(browser, "subscription-state-secret/#").await?;
+            Ok(state.len() == 1
+                && state[0].starts_with("refused: ")
+                && state[0].contains("not authorized"))
+        })
+        .await?;
+        let refused = browser
+            .attr("subscription-secret/#", "data-refused")
+            .await?;
+        if refused.as_deref() != Some("true") {
+            return Err(format!("data-refused is {refused:?}").into());
+        }
+        Ok(())
+    })
+    .await;
+}
