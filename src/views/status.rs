@@ -55,8 +55,9 @@ pub fn StatusBadge() -> impl IntoView {
         })
     };
     view! {
-        <div class="status" data-testid="connection-status" data-state=kind>
-            <span class="dot"></span>
+        // Read out when it changes: connecting, connected, lost.
+        <div class="status" role="status" aria-live="polite" data-testid="connection-status" data-state=kind>
+            <span class="dot" aria-hidden="true"></span>
             <span>{label}</span>
         </div>
     }

@@ -27,15 +27,29 @@ pub fn ExplorerView() -> impl IntoView {
         let id = state.focus.get()?;
         state.connection_for(&id)
     });
+    // On a phone the panel is a drawer at the bottom of the screen, opened
+    // by its title; wider, it is a section like the others.
+    let open = RwSignal::new(false);
     view! {
-        <section class="explorer" data-testid="explorer" aria-labelledby="explorer-title">
-            <h2 id="explorer-title">"Topics and messages"</h2>
-            {move || match connection.get() {
-                None => view! {
-                    <p class="empty">"Connect to a broker to watch its topics."</p>
-                }.into_any(),
-                Some(connection) => view! { <Watching connection /> }.into_any(),
-            }}
+        <section class="explorer" class:open=move || open.get() data-testid="explorer"
+            aria-labelledby="explorer-title">
+            <h2 id="explorer-title">
+                <button type="button" class="drawer-handle" data-testid="explorer-drawer"
+                    aria-controls="explorer-body" aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)>
+                    "Topics and messages"
+                    <span class="chevron" aria-hidden="true">{move || if open.get() { "▾" } else { "▴" }}</span>
+                </button>
+                <span class="wide-title">"Topics and messages"</span>
+            </h2>
+            <div id="explorer-body">
+                {move || match connection.get() {
+                    None => view! {
+                        <p class="empty">"Connect to a broker to watch its topics."</p>
+                    }.into_any(),
+                    Some(connection) => view! { <Watching connection /> }.into_any(),
+                }}
+            </div>
         </section>
     }
 }

@@ -1,7 +1,8 @@
 //! How the page looks and fits: the demo's fleet on a phone (390 px) and
 //! a desktop (1280 px) in light and dark, the connection form folded into
-//! one line once connected, nothing wider than the screen. The four
-//! screenshots land in `target/e2e/look/` (the README's come from there).
+//! one line once connected, nothing wider than the screen, the explorer a
+//! drawer on the phone. The screenshots land in `target/e2e/look/` (the
+//! README's come from there).
 
 use e2e::{Devsim, Mosquitto, StaticServer};
 
@@ -94,6 +95,28 @@ async fn the_dashboard_fits_a_phone_and_a_desktop_in_light_and_dark() {
                 std::fs::write(out.join(format!("{theme}-{width}.png")), png)?;
             }
         }
+        // At 390 px the explorer is a drawer: closed, a bar at the bottom;
+        // its title opens it.
+        let explorer_height = async || -> Result<f64> {
+            Ok(js(
+                browser,
+                "return document.querySelector('[data-testid=explorer]').getBoundingClientRect().height",
+            )
+            .await?
+            .as_f64()
+            .unwrap_or(0.0))
+        };
+        let closed = explorer_height().await?;
+        if closed > 60.0 {
+            return Err(format!("the closed drawer is {closed} px high").into());
+        }
+        browser.click("explorer-drawer").await?;
+        wait_until(browser, "the drawer open", || async {
+            Ok(explorer_height().await? > closed + 100.0 && !texts(browser, "watch").await?.is_empty())
+        })
+        .await?;
+        let png = browser.client.screenshot().await?;
+        std::fs::write(out.join("light-390-explorer.png"), png)?;
         if backgrounds[0] == backgrounds[1] {
             return Err(format!("dark and light look the same: {backgrounds:?}").into());
         }
