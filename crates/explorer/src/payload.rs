@@ -208,32 +208,10 @@ fn base64(payload: &[u8], limit: usize) -> Rendered {
 ///
 /// Binary units (1 KB = 1024 bytes) with the short names people expect,
 /// as file managers and the browser's own tools show them; one decimal
-/// below 10 of a unit, whole numbers from there.
+/// below 10 of a unit, whole numbers from there: the codec's
+/// [`ByteSize`](mqtt_codec::ByteSize), which its error messages use too.
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["KB", "MB", "GB", "TB", "PB", "EB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    loop {
-        let rounded = if value < 9.95 {
-            (value * 10.0).round() / 10.0
-        } else {
-            value.round()
-        };
-        // 1023.7 KB reads better as 1 MB.
-        if rounded >= 1024.0 && unit + 1 < UNITS.len() {
-            value /= 1024.0;
-            unit += 1;
-            continue;
-        }
-        return if rounded < 10.0 && rounded.fract() != 0.0 {
-            format!("{rounded:.1} {}", UNITS[unit])
-        } else {
-            format!("{rounded:.0} {}", UNITS[unit])
-        };
-    }
+    mqtt_codec::ByteSize(n).to_string()
 }
 
 #[cfg(test)]

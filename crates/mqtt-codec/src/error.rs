@@ -105,7 +105,12 @@ impl fmt::Display for DecodeError {
                 f.write_str("variable byte integer longer than its value needs")
             }
             Self::PacketTooLarge { size, max } => {
-                write!(f, "packet of {size} bytes exceeds the maximum of {max}")
+                write!(
+                    f,
+                    "a packet of {} exceeds the maximum of {}",
+                    crate::ByteSize(*size as u64),
+                    crate::ByteSize(*max as u64)
+                )
             }
             Self::UnexpectedEnd => f.write_str("a field runs past the end of the packet"),
             Self::TrailingData => f.write_str("unexpected bytes after the last field"),

@@ -40,6 +40,7 @@ mod properties;
 mod reader;
 mod reason;
 mod scan;
+mod size;
 mod topic;
 mod varint;
 mod writer;
@@ -55,5 +56,6 @@ pub use crate::packet::{
 };
 pub use crate::properties::{Properties, PropertyValues};
 pub use crate::reason::ReasonCode;
+pub use crate::size::ByteSize;
 pub use crate::topic::{covers, is_valid_topic_filter, is_valid_topic_name, matches};
 pub use crate::varint::MAX_REMAINING_LENGTH;
