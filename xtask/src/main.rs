@@ -85,15 +85,7 @@ fn demo() -> Result<ExitCode> {
         ("--ha", "kettle"),
         ("--netio", "netio-box:4"),
     ];
-    let args: Vec<String> = fleet
-        .iter()
-        .flat_map(|(flag, value)| [(*flag).to_owned(), (*value).to_owned()])
-        .collect();
-    let names: Vec<&str> = fleet
-        .iter()
-        .map(|(_, value)| value.split(':').next().unwrap_or(value))
-        .collect();
-    let devsim = Devsim::start_args(broker.tcp_port, &args, &names)?;
+    let devsim = Devsim::start_fleet(broker.tcp_port, &fleet)?;
     let port = std::env::var("PLUGBOARD_DEMO_PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -5,13 +5,27 @@
 //! rows being redrawn.
 
 use devices::ConnectionId;
-use explorer::{navigate, Expansion, Key, Rows, TopicFilter, TreeView};
+use explorer::{navigate, Expansion, Key, Row, Rows, TopicFilter, TreeView};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::store::use_app_state;
 
 /// Rows drawn at most; the rest are counted.
 const MAX_ROWS: usize = 400;
+
+/// The counts of a row: `3 topics · 12 msgs`, or `1 msg`.
+fn count(row: &Row) -> String {
+    if row.has_children {
+        format!(
+            "{} · {}",
+            plural(row.topics, "topic"),
+            plural(row.subtree_messages, "msg")
+        )
+    } else {
+        plural(row.messages, "msg")
+    }
+}
 
 /// `1 msg`, `2 msgs`.
 fn plural(n: u64, what: &str) -> String {
@@ -114,6 +128,24 @@ pub(super) fn TopicTreeView(
         focus.set(step.focus);
     };
     let active = move || focus.get().map(|p| row_id(&p));
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(target) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let closest = |selector: &str| target.closest(selector).ok().flatten();
+        if let Some(path) = closest("[data-expand]").and_then(|e| e.get_attribute("data-expand")) {
+            let expanded =
+                rows.with_untracked(|r| r.rows.iter().any(|row| row.path == path && row.expanded));
+            toggle(path, expanded);
+        } else if let Some(path) = closest("[data-path]").and_then(|e| e.get_attribute("data-path"))
+        {
+            focus.set(Some(path.clone()));
+            selected.set(Some(path));
+        }
+    };
     view! {
         <div class="tree-pane">
             <input type="search" class="filter" data-testid="tree-filter"
@@ -122,62 +154,54 @@ pub(super) fn TopicTreeView(
                 on:input=move |ev| set_filter(event_target_value(&ev)) />
             {move || filter_error.get().map(|e| view! { <p class="error" data-testid="tree-filter-error">{e}</p> })}
             <div class="tree" role="tree" tabindex="0" data-testid="topic-tree"
-                aria-label="Topics" aria-activedescendant=active on:keydown=on_key>
-                <For each=move || rows.get().rows
-                    key=|row| (row.path.clone(), row.subtree_messages, row.expanded, row.has_children)
-                    let(row)>
+                aria-label="Topics" aria-activedescendant=active on:keydown=on_key
+                on:click=on_click>
+                // A fixed set of rows, reused (a flood changes every count
+                // at each refresh), with one click handler here for all.
+                <For each=move || 0..rows.with(|r| r.rows.len()) key=|slot| *slot let(slot)>
                     {
-                        let path = row.path.clone();
-                        let focused = {
-                            let path = path.clone();
-                            move || focus.with(|f| f.as_deref() == Some(path.as_str()))
+                        // What slot `slot` shows now: rows are reused and
+                        // only change their texts and attributes.
+                        let text = move |f: fn(&Row) -> String| {
+                            move || rows.with(|r| r.rows.get(slot).map(f).unwrap_or_default())
                         };
-                        let is_selected = {
-                            let path = path.clone();
-                            move || selected.with(|s| s.as_deref() == Some(path.as_str()))
+                        let flag = move |f: fn(&Row) -> bool| {
+                            move || rows.with(|r| r.rows.get(slot).is_some_and(f))
                         };
-                        let open = {
-                            let path = path.clone();
-                            move |_| {
-                                focus.set(Some(path.clone()));
-                                selected.set(Some(path.clone()));
-                            }
-                        };
-                        let expander = row.has_children.then(|| {
-                            let path = path.clone();
-                            let expanded = row.expanded;
-                            view! {
-                                <button type="button" class="expander" tabindex="-1"
-                                    data-testid=format!("expand-{path}")
-                                    aria-label=if expanded { "Close" } else { "Open" }
-                                    on:click=move |ev| {
-                                        ev.stop_propagation();
-                                        toggle(path.clone(), expanded);
-                                    }>{if expanded { "▾" } else { "▸" }}</button>
-                            }
-                        });
-                        let name = if row.name.is_empty() { "(empty)".to_owned() } else { row.name.clone() };
-                        let count = if row.has_children {
-                            format!("{} · {}", plural(row.topics, "topic"), plural(row.subtree_messages, "msg"))
-                        } else {
-                            plural(row.messages, "msg")
-                        };
+                        let path = text(|r| r.path.clone());
                         view! {
-                            <div class="row" role="treeitem" id=row_id(&path)
-                                data-testid=format!("topic-{path}")
-                                attr:aria-level=(row.depth + 1).to_string()
-                                aria-expanded=row.has_children.then(|| row.expanded.to_string())
-                                aria-selected=move || is_selected().to_string()
-                                class:focused=focused
-                                on:click=open>
-                                <span class="expander-slot">{expander}</span>
-                                <span class="name">{name}</span>
-                                {row.retained.then(|| view! {
-                                    <span class="retained" title="has a retained message"
-                                        data-testid=format!("retained-{path}")>"retained"</span>
-                                })}
-                                <span class="count">{count}</span>
-                                <span class="preview" data-testid=format!("preview-{path}")>{row.preview.clone()}</span>
+                            <div class="row" role="treeitem" id=move || row_id(&path())
+                                data-testid=text(|r| format!("topic-{}", r.path))
+                                attr:aria-level=text(|r| (r.depth + 1).to_string())
+                                aria-expanded=move || rows.with(|r| {
+                                    r.rows.get(slot).filter(|x| x.has_children).map(|x| x.expanded.to_string())
+                                })
+                                aria-selected=move || {
+                                    let p = path();
+                                    selected.with(|s| s.as_deref() == Some(p.as_str())).to_string()
+                                }
+                                class:focused=move || {
+                                    let p = path();
+                                    focus.with(|f| f.as_deref() == Some(p.as_str()))
+                                }
+                                data-path=path>
+                                <span class="expander-slot">
+                                    <button type="button" class="expander" tabindex="-1"
+                                        hidden=move || !flag(|r| r.has_children)()
+                                        data-testid=text(|r| if r.has_children { format!("expand-{}", r.path) } else { String::new() })
+                                        data-expand=path
+                                        aria-label=move || if flag(|r| r.expanded)() { "Close" } else { "Open" }>
+                                        {move || if flag(|r| r.expanded)() { "▾" } else { "▸" }}
+                                    </button>
+                                </span>
+                                <span class="name">{text(|r| if r.name.is_empty() { "(empty)".to_owned() } else { r.name.clone() })}</span>
+                                <span class="retained" title="has a retained message"
+                                    hidden=move || !flag(|r| r.retained)()
+                                    data-testid=text(|r| if r.retained { format!("retained-{}", r.path) } else { String::new() })>
+                                    "retained"
+                                </span>
+                                <span class="count">{text(count)}</span>
+                                <span class="preview" data-testid=text(|r| format!("preview-{}", r.path))>{text(|r| r.preview.clone())}</span>
                             </div>
                         }
                     }

@@ -325,6 +325,21 @@ impl Devsim {
         Self::start_args(tcp_port, &args, &names)
     }
 
+    /// Starts a fleet of `(flag, device)` pairs (`("--ha", "kettle")`,
+    /// `("--netio", "netio-box:4")`) and waits until every device is
+    /// connected and subscribed.
+    pub fn start_fleet(tcp_port: u16, fleet: &[(&str, &str)]) -> io::Result<Self> {
+        let args: Vec<String> = fleet
+            .iter()
+            .flat_map(|(flag, value)| [(*flag).to_owned(), (*value).to_owned()])
+            .collect();
+        let names: Vec<&str> = fleet
+            .iter()
+            .map(|(_, value)| value.split(':').next().unwrap_or(value))
+            .collect();
+        Self::start_args(tcp_port, &args, &names)
+    }
+
     /// Starts devsim with these arguments (besides `--broker`) and waits
     /// until each device of `ready` is connected and subscribed.
     pub fn start_args(tcp_port: u16, args: &[String], ready: &[&str]) -> io::Result<Self> {

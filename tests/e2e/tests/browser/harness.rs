@@ -114,6 +114,11 @@ pub(crate) async fn texts(browser: &Browser, testid: &str) -> Result<Vec<String>
 /// Opens the app and waits until its form is there.
 pub(crate) async fn open_page(browser: &Browser, server: &StaticServer) -> Result {
     browser.client.goto(&server.url()).await?;
+    wait_for_form(browser).await
+}
+
+/// Waits until the app's form is there (the app started).
+pub(crate) async fn wait_for_form(browser: &Browser) -> Result {
     browser
         .client
         .wait()

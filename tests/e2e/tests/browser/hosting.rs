@@ -47,7 +47,7 @@ async fn served_under_a_sub_path_by_another_server_then_loads_with_it_gone() {
         let url = format!("http://127.0.0.1:{port}/tools/plugboard/");
 
         browser.client.goto(&url).await?;
-        form_is_there(browser).await?;
+        wait_for_form(browser).await?;
 
         // Installable: Chromium reads the manifest without complaint.
         let manifest = browser.cdp("Page.getAppManifest", json!({})).await?;
@@ -95,7 +95,7 @@ async fn served_under_a_sub_path_by_another_server_then_loads_with_it_gone() {
             return Err("the static server still answers".into());
         }
         browser.client.refresh().await?;
-        form_is_there(browser).await?;
+        wait_for_form(browser).await?;
         // The app runs (its wasm answered), not just the HTML.
         let bytes = js(browser, "return window.wasmBindings.wasm_memory_bytes()").await?;
         if bytes.as_f64().unwrap_or(0.0) <= 0.0 {
@@ -104,16 +104,6 @@ async fn served_under_a_sub_path_by_another_server_then_loads_with_it_gone() {
         Ok(())
     })
     .await;
-}
-
-async fn form_is_there(browser: &Browser) -> Result {
-    browser
-        .client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid='broker-url']"))
-        .await?;
-    Ok(())
 }
 
 /// Records every CSP violation of the page from before its first script.

@@ -21,15 +21,7 @@ const FLEET: [(&str, &str); 6] = [
 async fn the_dashboard_fits_a_phone_and_a_desktop_in_light_and_dark() {
     with_browser("look", async |browser, dir| {
         let broker = Mosquitto::start(&dir.join("mosquitto"))?;
-        let args: Vec<String> = FLEET
-            .iter()
-            .flat_map(|(flag, value)| [(*flag).to_owned(), (*value).to_owned()])
-            .collect();
-        let names: Vec<&str> = FLEET
-            .iter()
-            .map(|(_, v)| v.split(':').next().unwrap_or(v))
-            .collect();
-        let _devsim = Devsim::start_args(broker.tcp_port, &args, &names)?;
+        let _devsim = Devsim::start_fleet(broker.tcp_port, &FLEET)?;
         let server = StaticServer::start(&dist(), 0)?;
         browser.client.set_window_size(1280, 900).await?;
         connect_with_form(browser, &server, &broker, "e2e-look").await?;
