@@ -78,7 +78,12 @@ impl AppState {
             publish.topic,
             if publish.retain { ", retained" } else { "" }
         );
-        self.publish_logged(connection, publish, origin)?;
+        let alias = if draft.topic_alias_off {
+            connections::TopicAlias::Off
+        } else {
+            connections::TopicAlias::Auto
+        };
+        self.publish_logged(connection, publish, origin, alias)?;
         self.recent.update(|recent| recent.push(draft.clone()));
         Ok(summary)
     }
@@ -89,6 +94,7 @@ impl AppState {
         connection: ConnectionId,
         publish: Publish,
         origin: &str,
+        alias: connections::TopicAlias,
     ) -> Result<(), String> {
         let request = PublishRequest {
             topic: publish.topic.clone(),
@@ -97,7 +103,9 @@ impl AppState {
             retain: publish.retain,
         };
         let result = self
-            .with_connections(|c| c.publish(connections::ConnectionId(connection.0), publish))
+            .with_connections(|c| {
+                c.publish_with(connections::ConnectionId(connection.0), publish, alias)
+            })
             .ok_or_else(|| "not connected to the broker".to_owned())
             .and_then(|r| r.map(|_| ()).map_err(|err| err.to_string()));
         let outcome = match &result {
@@ -178,7 +186,12 @@ impl AppState {
         for topic in topics {
             let mut publish = Publish::new(topic.clone(), Vec::new());
             publish.retain = true;
-            self.publish_logged(connection, publish, "clear retained")?;
+            self.publish_logged(
+                connection,
+                publish,
+                "clear retained",
+                connections::TopicAlias::Auto,
+            )?;
             // The broker passes the clearing on without its retain flag to
             // subscribers that did not ask for it as published: mark it here.
             self.explorer

@@ -140,6 +140,17 @@ impl Connections {
     pub fn publish(&self, id: ConnectionId, publish: Publish) -> Result<Option<u16>, SendError> {
         run(&self.0, |s, now| s.publish(id, now, publish))
     }
+
+    /// As [`Connections::publish`], choosing whether it may use a topic
+    /// alias.
+    pub fn publish_with(
+        &self,
+        id: ConnectionId,
+        publish: Publish,
+        alias: connections::TopicAlias,
+    ) -> Result<Option<u16>, SendError> {
+        run(&self.0, |s, now| s.publish_with(id, now, publish, alias))
+    }
 }
 
 /// Calls the supervisor, then hands on what it has to say.

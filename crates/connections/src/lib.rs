@@ -23,7 +23,9 @@ mod saved;
 mod supervisor;
 mod transport;
 
-pub use mqtt_client::{ConnectOptions, Protocol, Publish, QoS, ReasonCode, SubscribeFilter};
+pub use mqtt_client::{
+    ConnectOptions, Protocol, Publish, QoS, ReasonCode, SubscribeFilter, TopicAlias,
+};
 
 pub use crate::doctor::{check_url, Cause, Diagnosis, PageContext};
 pub use crate::layout::{

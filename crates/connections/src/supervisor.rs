@@ -6,7 +6,7 @@ use std::fmt;
 
 use mqtt_client::{
     Client, ConnectOptions, ConnectionError, Event as EngineEvent, Protocol, Publish, PublishError,
-    ReasonCode, SubscribeFilter,
+    ReasonCode, SubscribeFilter, TopicAlias,
 };
 use mqtt_codec::covers;
 
@@ -504,6 +504,18 @@ impl<T: Transport> Supervisor<T> {
         now: u64,
         publish: Publish,
     ) -> Result<Option<u16>, SendError> {
+        self.publish_with(id, now, publish, TopicAlias::Auto)
+    }
+
+    /// As [`Supervisor::publish`], choosing whether it may use a topic
+    /// alias (MQTT 5).
+    pub fn publish_with(
+        &mut self,
+        id: ConnectionId,
+        now: u64,
+        publish: Publish,
+        alias: TopicAlias,
+    ) -> Result<Option<u16>, SendError> {
         let (mut cx, conn) = self.cx(id).ok_or(SendError::UnknownConnection)?;
         match &conn.status {
             s if s.is_ready() => {}
@@ -522,7 +534,7 @@ impl<T: Transport> Supervisor<T> {
         }
         let result = conn
             .client
-            .publish(now, publish)
+            .publish_with(now, publish, alias)
             .map_err(SendError::Refused);
         conn.pump(&mut cx, now);
         result

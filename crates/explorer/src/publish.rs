@@ -70,6 +70,11 @@ pub struct Draft {
     /// MQTT 5 user properties as (name, value) rows, sent in order; rows
     /// with both empty are the form's blank rows and are not sent.
     pub user_properties: Vec<(String, String)>,
+    /// MQTT 5: never stand for the topic by a topic alias (the connection
+    /// uses aliases when the broker allows them, unless this is set). Not
+    /// part of the PUBLISH [`build`](Self::build) makes: the caller passes
+    /// it to the client.
+    pub topic_alias_off: bool,
 }
 
 impl Draft {

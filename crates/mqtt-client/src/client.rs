@@ -77,6 +77,9 @@ pub struct Client {
     assigned_client_id: Option<String>,
     /// Outgoing topic aliases (MQTT 5), per connection.
     aliases_out: BTreeMap<String, u16>,
+    /// Packet identifiers of QoS 1/2 publishes sent without a topic alias
+    /// ([`TopicAlias::Off`]); set afresh when an identifier is taken.
+    no_alias: BTreeSet<u16>,
     /// Incoming topic aliases (MQTT 5), per connection; index = alias.
     aliases_in: Vec<Option<String>>,
     connack_deadline: Option<u64>,
@@ -91,6 +94,17 @@ pub struct Client {
     stopped: bool,
     /// SUBSCRIBE packets (ours or renewals) waiting for their SUBACK.
     subscribing: usize,
+}
+
+/// Whether a PUBLISH may stand for its topic by a topic alias (MQTT 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TopicAlias {
+    /// When the broker allows aliases: the first PUBLISH to a topic sets
+    /// one, later ones send the alias instead of the topic.
+    #[default]
+    Auto,
+    /// Always the whole topic.
+    Off,
 }
 
 /// Limits the broker announced in CONNACK (MQTT 5), or the defaults.
@@ -303,6 +317,7 @@ impl Client {
             server: ServerLimits::default(),
             assigned_client_id: None,
             aliases_out: BTreeMap::new(),
+            no_alias: BTreeSet::new(),
             aliases_in: Vec::new(),
             connack_deadline: None,
             last_sent: 0,
@@ -390,7 +405,19 @@ impl Client {
     /// when disconnected or when the broker's Receive Maximum is reached,
     /// and returns the packet identifier its [`Event::Published`] or
     /// [`Event::PublishFailed`] will carry.
-    pub fn publish(&mut self, now: u64, mut publish: Publish) -> Result<Option<u16>, PublishError> {
+    pub fn publish(&mut self, now: u64, publish: Publish) -> Result<Option<u16>, PublishError> {
+        self.publish_with(now, publish, TopicAlias::Auto)
+    }
+
+    /// As [`Client::publish`], choosing whether the PUBLISH may use a
+    /// topic alias (MQTT 5): [`TopicAlias::Off`] always sends the whole
+    /// topic, on its first sending and on a resend.
+    pub fn publish_with(
+        &mut self,
+        now: u64,
+        mut publish: Publish,
+        alias: TopicAlias,
+    ) -> Result<Option<u16>, PublishError> {
         if !is_valid_topic_name(&publish.topic) {
             return Err(PublishError::Invalid(EncodeError::InvalidTopicName));
         }
@@ -410,7 +437,9 @@ impl Client {
             publish.dup = false;
             // Encoded once, straight into the transmit buffer; `send_publish`
             // checks the size there.
-            return self.send_publish(now, publish).map(|()| None);
+            return self
+                .send_publish(now, publish, alias == TopicAlias::Auto)
+                .map(|()| None);
         }
         // Queued for later: find out now whether it can ever be sent.
         self.check_size(&publish)?;
@@ -422,6 +451,11 @@ impl Client {
                 Pending::Queued(publish)
             })
             .ok_or(PublishError::NoPacketId)?;
+        if alias == TopicAlias::Off {
+            self.no_alias.insert(id);
+        } else {
+            self.no_alias.remove(&id);
+        }
         self.send_queued(now);
         Ok(Some(id))
     }
@@ -718,7 +752,8 @@ impl Client {
                 // [MQTT-4.4.0-1], with DUP set [MQTT-3.3.1-1].
                 Some(Pending::PubAck(mut p) | Pending::PubRec(mut p)) if session_present => {
                     p.dup = true;
-                    let _ = self.send_publish(now, p);
+                    let alias = !self.no_alias.contains(&id);
+                    let _ = self.send_publish(now, p, alias);
                 }
                 Some(Pending::PubComp) if session_present => {
                     let _ = self.send(now, &PubRel::new(id).into());
@@ -942,7 +977,8 @@ impl Client {
                 _ => Pending::PubRec(publish.clone()),
             };
             self.inflight.set(id, next);
-            if let Err(err) = self.send_publish(now, publish) {
+            let alias = !self.no_alias.contains(&id);
+            if let Err(err) = self.send_publish(now, publish, alias) {
                 // Cannot happen for a publish accepted by `publish`; report
                 // it rather than retry forever.
                 self.inflight.remove(id);
@@ -958,11 +994,12 @@ impl Client {
         }
     }
 
-    /// Sends a PUBLISH, with a topic alias when the broker allows them,
-    /// and refuses it if it is larger than the broker accepts.
-    fn send_publish(&mut self, now: u64, mut p: Publish) -> Result<(), PublishError> {
+    /// Sends a PUBLISH, with a topic alias when `alias` allows one and the
+    /// broker allows them, and refuses it if it is larger than the broker
+    /// accepts.
+    fn send_publish(&mut self, now: u64, mut p: Publish, alias: bool) -> Result<(), PublishError> {
         let max = self.server.topic_alias_maximum;
-        let new_alias = if max > 0 && self.options.protocol == Protocol::V5 {
+        let new_alias = if alias && max > 0 && self.options.protocol == Protocol::V5 {
             self.apply_topic_alias(&mut p, max)
         } else {
             None

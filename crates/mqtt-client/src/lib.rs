@@ -28,5 +28,5 @@ pub use mqtt_codec::{
     Bytes, LastWill, Properties, Protocol, Publish, QoS, ReasonCode, SubscribeFilter,
 };
 
-pub use crate::client::{Client, ConnectionError, Event, PublishError, SessionState};
+pub use crate::client::{Client, ConnectionError, Event, PublishError, SessionState, TopicAlias};
 pub use crate::options::{Backoff, ConnectOptions};

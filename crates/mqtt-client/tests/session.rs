@@ -3,7 +3,7 @@
 
 use mqtt_client::{
     Backoff, Client, ConnectOptions, ConnectionError, Event, Protocol, Publish, PublishError, QoS,
-    ReasonCode, SessionState, SubscribeFilter,
+    ReasonCode, SessionState, SubscribeFilter, TopicAlias,
 };
 use mqtt_codec::{
     decode_slice, ConnAck, Disconnect, Packet, Properties, PubAck, PubComp, PubRec, PubRel, SubAck,
@@ -803,4 +803,36 @@ fn unsubscribe_removes_the_subscription() {
         }
     );
     assert!(pair.client.subscriptions().is_empty());
+}
+
+/// The publish form's "topic alias: off": the whole topic every time, for
+/// QoS 0 and for a QoS 1 publish, while other publishes keep using aliases.
+#[test]
+fn v5_a_publish_with_the_topic_alias_off_sends_the_whole_topic() {
+    let mut pair = Pair::new(Protocol::V5, |_| {});
+    let mut connack = ConnAck::new(false, ReasonCode::SUCCESS);
+    connack.properties.topic_alias_maximum = Some(4);
+    pair.connect_with(connack);
+    pair.publish("long/topic/name", QoS::AtMostOnce).unwrap();
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+        let mut p = Publish::new("long/topic/name", b"x".to_vec());
+        p.qos = qos;
+        pair.client.publish_with(0, p, TopicAlias::Off).unwrap();
+    }
+    pair.publish("long/topic/name", QoS::AtMostOnce).unwrap();
+    let sent = pair.sent();
+    let seen: Vec<(&str, Option<u16>)> = sent
+        .iter()
+        .map(publish_of)
+        .map(|p| (p.topic.as_str(), p.properties.topic_alias))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("long/topic/name", Some(1)),
+            ("long/topic/name", None),
+            ("long/topic/name", None),
+            ("", Some(1)),
+        ]
+    );
 }

@@ -183,7 +183,14 @@ pub(super) fn PublishForm(connection: ConnectionId) -> impl IntoView {
                             <input type="text" data-testid="publish-correlation"
                                 prop:value=correlation on:input=on_correlation />
                         </label>
-                        <p class="info">"Topic alias: chosen by the connection when the broker allows aliases."</p>
+                        <label>"Topic alias"
+                            <select data-testid="publish-topic-alias"
+                                prop:value=move || if draft.with(|d| d.topic_alias_off) { "off" } else { "auto" }
+                                on:change=move |ev| draft.update(|d| d.topic_alias_off = event_target_value(&ev) == "off")>
+                                <option value="auto">"automatic (when the broker allows)"</option>
+                                <option value="off">"off: the whole topic"</option>
+                            </select>
+                        </label>
                         <div class="wide user-properties">
                             {move || (0..user_rows()).map(|i| view! {
                                 <span class="pair">

@@ -182,6 +182,14 @@ async fn a_publish_with_mqtt5_properties_reaches_a_subscriber_intact() {
             .await?;
         browser.type_into("publish-expiry", "60").await?;
         browser
+            .client
+            .find(fantoccini::Locator::Css(
+                "[data-testid='publish-topic-alias']",
+            ))
+            .await?
+            .select_by_value("off")
+            .await?;
+        browser
             .type_into("publish-response-topic", "pub/reply")
             .await?;
         browser.type_into("publish-correlation", "req-7").await?;
