@@ -81,8 +81,8 @@ impl AppState {
         rows
     }
 
-    /// Subscribes `connection` to the user's `filter` now, and keeps the
-    /// filter with the profile (its options last until the page reloads).
+    /// Subscribes `connection` to the user's `filter` now, and keeps it,
+    /// with its options, with the profile.
     pub fn subscribe_user(
         self,
         connection: ConnectionId,
@@ -102,16 +102,15 @@ impl AppState {
         {
             return Err(format!("Already subscribed to {}.", filter.filter));
         }
-        let name = filter.filter.clone();
+        let kept = connections::Subscription::from(&filter);
         self.with_connections(|c| {
             c.subscribe_more(connections::ConnectionId(connection.0), vec![filter])
         })
         .ok_or("Not subscribed: not connected to the broker.")?;
         if let Some(mut profile) = self.profile_of(connection).and_then(|id| self.saved(&id)) {
-            if !profile.subscriptions.contains(&name) {
-                profile.subscriptions.push(name);
-                self.save_profile(profile);
-            }
+            profile.subscriptions.retain(|s| s.filter != kept.filter);
+            profile.subscriptions.push(kept);
+            self.save_profile(profile);
         }
         // The new row shows at once (its SUBACK changes the status later).
         self.statuses.update(|_| {});
@@ -123,7 +122,7 @@ impl AppState {
         let filters = [filter.to_owned()];
         self.with_connections(|c| c.unsubscribe(connections::ConnectionId(connection.0), &filters));
         if let Some(mut profile) = self.profile_of(connection).and_then(|id| self.saved(&id)) {
-            profile.subscriptions.retain(|f| f != filter);
+            profile.subscriptions.retain(|s| s.filter != filter);
             self.save_profile(profile);
         }
         self.statuses.update(|_| {});

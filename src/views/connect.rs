@@ -55,7 +55,14 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
     let will_payload = RwSignal::new(will.payload);
     let will_qos = RwSignal::new(will.qos.to_string());
     let will_retain = RwSignal::new(will.retain);
-    let extra = RwSignal::new(initial.subscriptions.join("\n"));
+    let extra = RwSignal::new(
+        initial
+            .subscriptions
+            .iter()
+            .map(|s| s.filter.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let topics = initial.device_topics.clone();
     let tasmota_group = RwSignal::new(topics.tasmota_group);
     let z2m_base = RwSignal::new(topics.zigbee2mqtt);
@@ -102,12 +109,20 @@ fn ProfileForm(initial: Profile) -> impl IntoView {
                 qos: parse_number(&will_qos.get_untracked()).unwrap_or(0),
                 retain: will_retain.get_untracked(),
             }),
+            // The filters as listed here; the options the subscriptions
+            // manager gave them stay.
             subscriptions: extra
                 .get_untracked()
                 .split(['\n', ','])
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned)
+                .map(|filter| {
+                    kept.subscriptions
+                        .iter()
+                        .find(|s| s.filter == filter)
+                        .cloned()
+                        .unwrap_or_else(|| filter.into())
+                })
                 .collect(),
         }
     };

@@ -20,6 +20,7 @@ mod doctor;
 mod layout;
 mod profile;
 mod saved;
+mod subscription;
 mod supervisor;
 mod transport;
 
@@ -40,6 +41,7 @@ pub use crate::saved::{
     save_publish, SavedFormat, SavedPublish, SavedPublishError, MAX_SAVED_PAYLOAD,
     MAX_SAVED_PUBLISHES,
 };
+pub use crate::subscription::Subscription;
 pub use crate::supervisor::{
     ConnectionId, Event, SendError, Settings, Stage, Status, Subscriptions, Supervisor,
     VersionChoice, HANDSHAKE_TIMEOUT_MS, MAX_PROTOCOL_ERRORS,

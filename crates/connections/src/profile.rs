@@ -19,6 +19,7 @@ use crate::layout::{
     CustomTile, DeviceTopics, Layout, MAX_CUSTOM_TILES, MAX_LABEL, MAX_LAYOUT_DEVICES,
 };
 use crate::saved::{SavedPublish, MAX_SAVED_PUBLISHES};
+use crate::subscription::Subscription;
 use crate::supervisor::{Settings, VersionChoice};
 
 /// The schema this version writes.
@@ -59,8 +60,9 @@ pub struct Profile {
     pub version: Version,
     /// Published by the broker if the page vanishes.
     pub will: Option<Will>,
-    /// Filters to subscribe to besides the device topics.
-    pub subscriptions: Vec<String>,
+    /// Filters to subscribe to besides the device topics, with their
+    /// options.
+    pub subscriptions: Vec<Subscription>,
     /// How the user arranged this broker's devices.
     pub layout: Layout,
     /// Tiles the user made for devices no adapter knows.
@@ -188,10 +190,8 @@ impl Profile {
                 return Err(invalid("the will's QoS must be 0, 1 or 2".into()));
             }
         }
-        for filter in &self.subscriptions {
-            if !mqtt_codec::is_valid_topic_filter(filter) {
-                return Err(invalid(format!("\"{filter}\" is not a valid topic filter")));
-            }
+        if let Some(problem) = self.subscriptions.iter().find_map(Subscription::problem) {
+            return Err(invalid(problem));
         }
         if !self.device_topics.usable() {
             return Err(invalid(
@@ -277,8 +277,8 @@ impl Profile {
             .map(|f| SubscribeFilter::new(f.clone(), QoS::AtMostOnce))
             .collect();
         for extra in &self.subscriptions {
-            if !subscriptions.iter().any(|s| s.filter == *extra) {
-                subscriptions.push(SubscribeFilter::new(extra.clone(), QoS::AtMostOnce));
+            if !subscriptions.iter().any(|s| s.filter == extra.filter) {
+                subscriptions.push(extra.to_filter());
             }
         }
         Settings {
@@ -694,7 +694,14 @@ mod tests {
         p.version = Version::V311;
         p.clean_start = false;
         p.session_expiry_secs = Some(3600);
-        p.subscriptions = vec!["extra/#".into(), "stat/+/+".into()];
+        p.subscriptions = vec![
+            Subscription {
+                qos: 1,
+                no_local: true,
+                .."extra/#".into()
+            },
+            "stat/+/+".into(),
+        ];
         p.will = Some(Will {
             topic: "panel/status".into(),
             payload: "gone".into(),
@@ -709,6 +716,11 @@ mod tests {
         assert_eq!(s.options.password.as_deref(), Some(&b"secret"[..]));
         let filters: Vec<_> = s.subscriptions.iter().map(|f| f.filter.as_str()).collect();
         assert_eq!(filters, ["tele/+/LWT", "stat/+/+", "extra/#"]);
+        let extra = &s.subscriptions[2];
+        assert!(
+            extra.qos == QoS::AtLeastOnce && extra.no_local,
+            "options kept: {extra:?}"
+        );
         let will = s.options.will.unwrap();
         assert_eq!(
             (will.topic.as_str(), will.qos, will.retain),
@@ -727,7 +739,7 @@ mod tests {
         assert_eq!(store.upsert(profile("one-more")), Err(ProfileError::Full));
         assert!(Store::from_json(&store.to_json()).is_ok());
         let mut big = profile("p0");
-        big.subscriptions = vec!["x".repeat(MAX_DOCUMENT)];
+        big.subscriptions = vec!["x".repeat(MAX_DOCUMENT).into()];
         assert!(matches!(store.upsert(big), Err(ProfileError::TooLarge(_))));
         assert_eq!(
             store.get("id-p0").unwrap().subscriptions.len(),

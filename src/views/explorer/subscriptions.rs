@@ -125,7 +125,7 @@ pub(super) fn SubscriptionsPanel(connection: ConnectionId) -> impl IntoView {
                 </label>
                 <button type="submit" data-testid="subscribe">"Subscribe"</button>
             </form>
-            <p class="info">"Your filters are kept with this connection; their options until the page is reloaded."</p>
+            <p class="info">"Your filters are kept with this connection, with their options."</p>
             {move || (!mqtt5()).then(|| view! {
                 <p class="info">"This connection speaks MQTT 3.1.1: the options are MQTT 5's and are left out."</p>
             })}

@@ -297,6 +297,35 @@ async fn subscriptions_are_listed_added_with_options_covered_and_removed() {
         {
             return Err(format!("the row reads {row:?}").into());
         }
+        // Kept with the connection, options included: there after a reload.
+        browser.client.refresh().await?;
+        let name = broker
+            .ws_url()
+            .trim_start_matches("ws://")
+            .trim_end_matches('/')
+            .to_owned();
+        wait_until(browser, "the saved connection", || async {
+            Ok(!texts(browser, &format!("profile-connect-{name}"))
+                .await?
+                .is_empty())
+        })
+        .await?;
+        browser.click(&format!("profile-connect-{name}")).await?;
+        wait_for_connection(browser, "subscribed").await?;
+        open_subscriptions(browser).await?;
+        wait_until(
+            browser,
+            "notes/# with its options after the reload",
+            || async {
+                let row = texts(browser, "subscription-notes/#").await?;
+                Ok(row.len() == 1
+                    && row[0].contains("no local")
+                    && row[0].contains("retain as published")
+                    && texts(browser, "subscription-state-notes/#").await? == ["subscribed"])
+            },
+        )
+        .await?;
+
         // A broken filter is refused with the rule.
         add_subscription(browser, "a/#/b").await?;
         wait_until(browser, "the refusal", || async {
