@@ -298,20 +298,7 @@ async fn subscriptions_are_listed_added_with_options_covered_and_removed() {
             return Err(format!("the row reads {row:?}").into());
         }
         // Kept with the connection, options included: there after a reload.
-        browser.client.refresh().await?;
-        let name = broker
-            .ws_url()
-            .trim_start_matches("ws://")
-            .trim_end_matches('/')
-            .to_owned();
-        wait_until(browser, "the saved connection", || async {
-            Ok(!texts(browser, &format!("profile-connect-{name}"))
-                .await?
-                .is_empty())
-        })
-        .await?;
-        browser.click(&format!("profile-connect-{name}")).await?;
-        wait_for_connection(browser, "subscribed").await?;
+        reload_and_reconnect(browser, &broker).await?;
         open_subscriptions(browser).await?;
         wait_until(
             browser,

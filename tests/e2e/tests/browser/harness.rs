@@ -142,6 +142,24 @@ pub(crate) async fn connect_with_form(
     wait_for_connection(browser, "subscribed").await
 }
 
+/// Reloads the page and connects again through the saved connection the
+/// form made for `broker` (named `host:port`).
+pub(crate) async fn reload_and_reconnect(browser: &Browser, broker: &Mosquitto) -> Result {
+    browser.client.refresh().await?;
+    let name = broker
+        .ws_url()
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let button = format!("profile-connect-{name}");
+    wait_until(browser, "the saved connection", || async {
+        Ok(!texts(browser, &button).await?.is_empty())
+    })
+    .await?;
+    browser.click(&button).await?;
+    wait_for_connection(browser, "subscribed").await
+}
+
 /// Waits for the header's connection state (`data-state`) to read `state`.
 pub(crate) async fn wait_for_connection(browser: &Browser, state: &str) -> Result {
     wait_until(

@@ -267,20 +267,7 @@ async fn a_saved_button_publishes_in_one_click_after_a_reload() {
         .await?;
 
         // Kept with the profile: there after a reload, and one click sends.
-        browser.client.refresh().await?;
-        let name = broker
-            .ws_url()
-            .trim_start_matches("ws://")
-            .trim_end_matches('/')
-            .to_owned();
-        wait_until(browser, "the saved connection", || async {
-            Ok(!texts(browser, &format!("profile-connect-{name}"))
-                .await?
-                .is_empty())
-        })
-        .await?;
-        browser.click(&format!("profile-connect-{name}")).await?;
-        wait_for_connection(browser, "subscribed").await?;
+        reload_and_reconnect(browser, &broker).await?;
         open_publish_form(browser).await?;
         wait_until(browser, "the button after the reload", || async {
             Ok(!texts(browser, "saved-Kettle").await?.is_empty())
