@@ -6,6 +6,7 @@ use devices::{Action, Device, DeviceKey, Liveness, Outlet, Power};
 use leptos::prelude::*;
 
 use crate::store::{use_app_state, AppState, TileSignals};
+use crate::views::ago;
 
 /// Outlets of a staggered power-on start this far apart.
 const STAGGER_MS: u64 = 1_000;
@@ -234,16 +235,6 @@ pub fn Tile(
             <Arrange key=key.clone() device=device.clone() />
         </article>
     })
-}
-
-/// "3 s ago", "2 min ago", "1 h ago".
-fn ago(ms: u64) -> String {
-    let s = ms / 1_000;
-    match s {
-        0..=59 => format!("{s} s ago"),
-        60..=3_599 => format!("{} min ago", s / 60),
-        _ => format!("{} h ago", s / 3_600),
-    }
 }
 
 /// Retained messages on command topics, each with a one-click clear.

@@ -9,14 +9,17 @@ use explorer::{navigate, Expansion, Key, Row, Rows, TopicFilter, TreeView};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use mqtt_client::QoS;
+
 use crate::store::use_app_state;
+use crate::views::ago;
 
 /// Rows drawn at most; the rest are counted.
 const MAX_ROWS: usize = 400;
 
 /// The counts of a row: `3 topics · 12 msgs`, or `1 msg`.
 fn count(row: &Row) -> String {
-    if row.has_children {
+    let mut text = if row.has_children {
         format!(
             "{} · {}",
             plural(row.topics, "topic"),
@@ -24,7 +27,13 @@ fn count(row: &Row) -> String {
         )
     } else {
         plural(row.messages, "msg")
+    };
+    match row.qos {
+        Some(QoS::AtLeastOnce) => text.push_str(" · QoS 1"),
+        Some(QoS::ExactlyOnce) => text.push_str(" · QoS 2"),
+        _ => {}
     }
+    text
 }
 
 /// `1 msg`, `2 msgs`.
@@ -201,6 +210,12 @@ pub(super) fn TopicTreeView(
                                     "retained"
                                 </span>
                                 <span class="count">{text(count)}</span>
+                                <span class="age" data-testid=text(|r| format!("age-{}", r.path))>
+                                    {move || {
+                                        let at = rows.with(|r| r.rows.get(slot).and_then(|x| x.time_ms));
+                                        at.map(|t| ago(state.clock.get().saturating_sub(t))).unwrap_or_default()
+                                    }}
+                                </span>
                                 <span class="preview" data-testid=text(|r| format!("preview-{}", r.path))>{text(|r| r.preview.clone())}</span>
                             </div>
                         }

@@ -85,6 +85,14 @@ async fn the_tree_shows_retained_topics_and_opens_by_mouse_and_keyboard() {
         if !exists(browser, "retained-home/hall/light").await? {
             return Err("the light's retained message is not marked".into());
         }
+        // How long ago its last message came.
+        wait_until(browser, "the light's age", || async {
+            Ok(texts(browser, "age-home/hall/light")
+                .await?
+                .iter()
+                .any(|t| t.ends_with(" s ago")))
+        })
+        .await?;
         browser.click("topic-home/hall/light").await?;
         wait_until(browser, "the light's message, pretty", || async {
             Ok(browser.text("payload").await?
