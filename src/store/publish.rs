@@ -42,7 +42,8 @@ pub fn saved_of(name: &str, draft: &Draft) -> SavedPublish {
     }
 }
 
-fn qos_of(level: u8) -> QoS {
+/// A QoS from its level (above 2 is 0).
+pub(super) fn qos_of(level: u8) -> QoS {
     match level {
         1 => QoS::AtLeastOnce,
         2 => QoS::ExactlyOnce,

@@ -129,11 +129,7 @@ impl AppState {
     }
 }
 
-/// A QoS from a form's value.
+/// A QoS from a form's value ("0", "1", "2"; anything else is 0).
 pub fn qos_from(value: &str) -> QoS {
-    match value {
-        "1" => QoS::AtLeastOnce,
-        "2" => QoS::ExactlyOnce,
-        _ => QoS::AtMostOnce,
-    }
+    super::publish::qos_of(value.trim().parse().unwrap_or(0))
 }

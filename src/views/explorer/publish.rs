@@ -6,9 +6,8 @@
 use devices::ConnectionId;
 use explorer::{Draft, PayloadFormat};
 use leptos::prelude::*;
-use mqtt_client::QoS;
 
-use crate::store::{draft_of, use_app_state};
+use crate::store::{draft_of, qos_from, use_app_state};
 
 fn format_key(format: PayloadFormat) -> &'static str {
     match format {
@@ -23,14 +22,6 @@ fn format_of(key: &str) -> PayloadFormat {
         "json" => PayloadFormat::Json,
         "hex" => PayloadFormat::Hex,
         _ => PayloadFormat::Text,
-    }
-}
-
-fn qos_of(key: &str) -> QoS {
-    match key {
-        "1" => QoS::AtLeastOnce,
-        "2" => QoS::ExactlyOnce,
-        _ => QoS::AtMostOnce,
     }
 }
 
@@ -127,7 +118,7 @@ pub(super) fn PublishForm(connection: ConnectionId) -> impl IntoView {
                 <label>"QoS"
                     <select data-testid="publish-qos"
                         prop:value=move || (draft.with(|d| d.qos) as u8).to_string()
-                        on:change=move |ev| draft.update(|d| d.qos = qos_of(&event_target_value(&ev)))>
+                        on:change=move |ev| draft.update(|d| d.qos = qos_from(&event_target_value(&ev)))>
                         <option value="0">"0 · at most once"</option>
                         <option value="1">"1 · at least once"</option>
                         <option value="2">"2 · exactly once"</option>
